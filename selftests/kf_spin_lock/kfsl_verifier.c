@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KF_SPIN_LOCK verifier tests.
+ *
+ * Usage: kfsl_verifier PATH/kfsl_test_mod.ko
+ *
+ * Loads the test module, then loads every program of kfsl_verifier.bpf.c
+ * on its own (a fresh skeleton with only that program autoloaded) with a
+ * verifier log, and checks that it is accepted, or rejected with the exact
+ * expected message as a line of the log.  Accepted programs that can run
+ * are run with BPF_PROG_TEST_RUN and their result checked.  Prints KTAP.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kselftest.h"
+#include "kfsl.h"
+#include "kfsl_verifier.skel.h"
+
+#define MOD_NAME "kfsl_test_mod"
+#define MSG_LOCKED_CALL "function calls are not allowed while holding a lock"
+#define MSG_NO_UNLOCK "bpf_spin_unlock is missing"
+
+enum run_check {
+	RUN_NONE,	/* load only */
+	RUN_PLUS_ONE,	/* retval == in + 1, stored in the map too */
+	RUN_IRQS_OFF,	/* retval == (in << 1) | 1, stored in the map too */
+	RUN_IRQS_ON,	/* retval == (in << 1) | 0 */
+	RUN_ONE,	/* retval == 1 */
+	RUN_IN,		/* retval == in */
+};
+
+struct kfsl_case {
+	const char *name;	/* KTAP test name */
+	const char *prog;	/* program in kfsl_verifier.bpf.c */
+	const char *msg;	/* NULL: must be accepted; else the log line */
+	enum run_check run;
+};
+
+static const struct kfsl_case cases[] = {
+	{ "builtin_flagged_kfunc_under_lock_accepted_and_run",
+	  "builtin_flagged_locked", NULL, RUN_PLUS_ONE },
+	{ "builtin_unflagged_kfunc_under_lock_rejected",
+	  "builtin_unflagged_locked", MSG_LOCKED_CALL, RUN_NONE },
+	{ "builtin_unflagged_kfunc_without_lock_accepted",
+	  "builtin_unflagged_unlocked", NULL, RUN_ONE },
+	{ "helper_under_lock_rejected",
+	  "helper_locked", MSG_LOCKED_CALL, RUN_NONE },
+	{ "module_flagged_kfunc_under_lock_accepted_and_run",
+	  "module_flagged_locked", NULL, RUN_IRQS_OFF },
+	{ "module_unflagged_kfunc_under_lock_rejected",
+	  "module_unflagged_locked", MSG_LOCKED_CALL, RUN_NONE },
+	{ "module_unflagged_kfunc_without_lock_accepted_and_run",
+	  "module_unflagged_unlocked", NULL, RUN_IRQS_ON },
+	{ "module_flagged_kfunc_not_registered_for_prog_type_rejected",
+	  "module_flagged_other_type", MSG_LOCKED_CALL, RUN_NONE },
+	{ "flagged_kfunc_lock_not_released_rejected",
+	  "module_flagged_no_unlock", MSG_NO_UNLOCK, RUN_NONE },
+	{ "graph_api_kfuncs_under_lock_accepted_and_run",
+	  "graph_api_locked", NULL, RUN_IN },
+};
+
+/* Tests before and after the program cases */
+#define NR_EXTRA 3	/* module load, sleepable flag refused, module unload */
+
+static char vlog[1 << 20];
+static char libbpf_out[1 << 16];
+static size_t libbpf_len;
+
+/* Keep libbpf's messages for the diagnostics of a failing case */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	int n;
+
+	if (level == LIBBPF_DEBUG || libbpf_len >= sizeof(libbpf_out) - 1)
+		return 0;
+	n = vsnprintf(libbpf_out + libbpf_len, sizeof(libbpf_out) - libbpf_len,
+		      fmt, args);
+	if (n > 0)
+		libbpf_len += n;
+	if (libbpf_len >= sizeof(libbpf_out))
+		libbpf_len = sizeof(libbpf_out) - 1;
+	return 0;
+}
+
+/* Print a multi-line text as KTAP diagnostics, prefixed */
+static void print_diag(const char *prefix, const char *text)
+{
+	const char *p = text, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		ksft_print_msg("%s%.*s\n", prefix, (int)(nl - p), p);
+		p = *nl ? nl + 1 : nl;
+	}
+}
+
+/* Whether the log has msg as one whole line */
+static bool log_has_line(const char *log, const char *msg)
+{
+	size_t len = strlen(msg);
+	const char *p = log;
+
+	while ((p = strstr(p, msg))) {
+		if ((p == log || p[-1] == '\n') &&
+		    (p[len] == '\n' || p[len] == '\0'))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+static __u64 test_input(void)
+{
+	/* Varies from run to run, small enough that (in << 1) | 1 fits */
+	return 0x1000 + (getpid() & 0xfff);
+}
+
+static bool check_run(const struct kfsl_case *c, struct kfsl_verifier *skel,
+		      struct bpf_program *prog)
+{
+	struct kfsl_args args = {};
+	struct {
+		struct bpf_spin_lock lock;
+		__u64 v;
+	} val = {};
+	LIBBPF_OPTS(bpf_test_run_opts, topts,
+		.ctx_in = &args,
+		.ctx_size_in = sizeof(args),
+	);
+	bool check_map = false;
+	__u64 want;
+	int key = 0;
+	int err;
+
+	switch (c->run) {
+	case RUN_PLUS_ONE:
+	case RUN_IRQS_OFF:
+	case RUN_IRQS_ON:
+	case RUN_IN:
+		args.in = test_input();
+		break;
+	case RUN_ONE:
+		args.in = getpid();	/* bpf_task_from_pid() finds us */
+		break;
+	case RUN_NONE:
+		return true;
+	}
+
+	switch (c->run) {
+	case RUN_PLUS_ONE:
+		want = args.in + 1;
+		check_map = true;
+		break;
+	case RUN_IRQS_OFF:
+		want = (args.in << 1) | 1;
+		check_map = true;
+		break;
+	case RUN_IRQS_ON:
+		want = args.in << 1;
+		break;
+	case RUN_ONE:
+		want = 1;
+		break;
+	default:
+		want = args.in;
+		break;
+	}
+
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &topts);
+	if (err) {
+		ksft_print_msg("%s: BPF_PROG_TEST_RUN failed: %s\n",
+			       c->prog, strerror(-err));
+		return false;
+	}
+	if (topts.retval != want) {
+		ksft_print_msg("%s: returned %u (0x%x), expected %llu (0x%llx)\n",
+			       c->prog, topts.retval, topts.retval,
+			       (unsigned long long)want,
+			       (unsigned long long)want);
+		if (c->run == RUN_IRQS_OFF && topts.retval == (want & ~1ULL))
+			ksft_print_msg("%s: the kfunc ran with interrupts enabled, not under the lock\n",
+				       c->prog);
+		return false;
+	}
+	if (!check_map)
+		return true;
+
+	err = bpf_map__lookup_elem(skel->maps.vals, &key, sizeof(key),
+				   &val, sizeof(val), 0);
+	if (err) {
+		ksft_print_msg("%s: map lookup failed: %s\n", c->prog,
+			       strerror(-err));
+		return false;
+	}
+	if (val.v != want) {
+		ksft_print_msg("%s: value stored under the lock is %llu, expected %llu\n",
+			       c->prog, (unsigned long long)val.v,
+			       (unsigned long long)want);
+		return false;
+	}
+	return true;
+}
+
+static void run_case(const struct kfsl_case *c)
+{
+	struct kfsl_verifier *skel;
+	struct bpf_program *prog;
+	bool ok = false;
+	int err;
+
+	libbpf_len = 0;
+	libbpf_out[0] = '\0';
+	vlog[0] = '\0';
+
+	skel = kfsl_verifier__open();
+	if (!skel) {
+		ksft_print_msg("%s: cannot open the BPF object: %s\n", c->prog,
+			       strerror(errno));
+		goto out;
+	}
+	prog = bpf_object__find_program_by_name(skel->obj, c->prog);
+	if (!prog) {
+		ksft_print_msg("%s: no such program in the BPF object\n",
+			       c->prog);
+		goto out;
+	}
+	/* All programs are in "?" sections: only this one gets loaded */
+	bpf_program__set_autoload(prog, true);
+	bpf_program__set_log_buf(prog, vlog, sizeof(vlog));
+	bpf_program__set_log_level(prog, 1);
+
+	err = kfsl_verifier__load(skel);
+	if (!c->msg) {
+		if (err) {
+			ksft_print_msg("%s: rejected (%s), expected accepted\n",
+				       c->prog, strerror(-err));
+			print_diag("verifier: ", vlog);
+			goto out;
+		}
+		ok = check_run(c, skel, prog);
+	} else if (!err) {
+		ksft_print_msg("%s: accepted, expected rejected with \"%s\"\n",
+			       c->prog, c->msg);
+	} else if (err != -EINVAL) {
+		ksft_print_msg("%s: load failed with %s, expected %s\n",
+			       c->prog, strerror(-err), strerror(EINVAL));
+		print_diag("verifier: ", vlog);
+	} else if (!log_has_line(vlog, c->msg)) {
+		ksft_print_msg("%s: rejected, but the log lacks the line \"%s\"\n",
+			       c->prog, c->msg);
+		print_diag("verifier: ", vlog);
+	} else {
+		ok = true;
+	}
+out:
+	if (!ok && libbpf_len)
+		print_diag("libbpf: ", libbpf_out);
+	ksft_test_result(ok, "%s\n", c->name);
+	kfsl_verifier__destroy(skel);
+}
+
+static int load_module(const char *path)
+{
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ksft_print_msg("open %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	err = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	if (err)
+		ksft_print_msg("finit_module %s: %s\n", path, strerror(-err));
+	return err;
+}
+
+/*
+ * The programs hold references on the module until they are freed, which
+ * happens after an RCU (tasks trace, for sleepable ones) grace period:
+ * retry while the module is busy.
+ */
+static int unload_module(void)
+{
+	int i, err = 0;
+
+	for (i = 0; i < 300; i++) {
+		if (!syscall(SYS_delete_module, MOD_NAME, O_NONBLOCK))
+			return 0;
+		err = -errno;
+		if (err != -EBUSY && err != -EAGAIN)
+			break;
+		usleep(100 * 1000);
+	}
+	ksft_print_msg("delete_module %s: %s\n", MOD_NAME, strerror(-err));
+	return err;
+}
+
+/* The module's attempt to register a KF_SPIN_LOCK | KF_SLEEPABLE kfunc */
+static bool sleepable_flag_refused(void)
+{
+	const char *path = "/sys/module/" MOD_NAME "/parameters/bad_set_err";
+	int v = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f) {
+		ksft_print_msg("%s: %s\n", path, strerror(errno));
+		return false;
+	}
+	if (fscanf(f, "%d", &v) != 1) {
+		ksft_print_msg("%s: unreadable\n", path);
+		fclose(f);
+		return false;
+	}
+	fclose(f);
+	if (v != -EINVAL) {
+		ksft_print_msg("registering a KF_SPIN_LOCK | KF_SLEEPABLE kfunc returned %d, expected %d\n",
+			       v, -EINVAL);
+		return false;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	bool loaded;
+	size_t i;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s PATH/%s.ko\n", argv[0], MOD_NAME);
+		return KSFT_FAIL;
+	}
+
+	ksft_print_header();
+	if (geteuid())
+		ksft_exit_skip("needs root (BPF and module loading)\n");
+	ksft_set_plan(ARRAY_SIZE(cases) + NR_EXTRA);
+	libbpf_set_print(libbpf_print);
+
+	loaded = !load_module(argv[1]);
+	ksft_test_result(loaded, "load_%s\n", MOD_NAME);
+	ksft_test_result(loaded && sleepable_flag_refused(),
+			 "kfunc_with_spin_lock_and_sleepable_flags_refused\n");
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		run_case(&cases[i]);
+
+	if (loaded) {
+		int err = unload_module();
+
+		ksft_test_result(!err, "unload_%s\n", MOD_NAME);
+	} else {
+		ksft_test_result_skip("unload_%s (not loaded)\n", MOD_NAME);
+	}
+
+	ksft_finished();
+}

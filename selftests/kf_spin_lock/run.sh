@@ -1,0 +1,20 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Guest entry point of the KF_SPIN_LOCK verifier tests: prints KTAP on
+# stdout and exits 0 (all passed), 1 (a failure) or 4 (skipped).
+# OUTPUT holds kfsl_verifier and kfsl_test_mod.ko (built by the Makefile).
+
+: "${OUTPUT:?OUTPUT must name the directory of the built tests}"
+
+prog="$OUTPUT/kfsl_verifier"
+mod="$OUTPUT/kfsl_test_mod.ko"
+
+if [ ! -x "$prog" ] || [ ! -f "$mod" ]; then
+	echo "TAP version 13"
+	echo "1..1"
+	echo "# missing $prog or $mod: build selftests/kf_spin_lock first"
+	echo "not ok 1 kf_spin_lock_built"
+	exit 1
+fi
+
+exec "$prog" "$mod"
