@@ -45,7 +45,7 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
 
 def verify_table(rows: list[VerifyRow]) -> str:
     return format_table(
-        ["device", "scheduler", "written", "verified", "result"],
+        ["device", "scheduler", "written", "read+verify", "result"],
         [[r.device, r.scheduler, f"{r.bytes_written / 2**20:.1f} MiB",
           f"{r.bytes_verified / 2**20:.1f} MiB", r.result] for r in rows])
 
