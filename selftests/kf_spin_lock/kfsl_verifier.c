@@ -268,7 +268,7 @@ static void run_case(const struct kfsl_case *c)
 	}
 out:
 	if (!ok && libbpf_len)
-		print_diag("libbpf: ", libbpf_out);
+		print_diag("", libbpf_out);
 	ksft_test_result(ok, "%s\n", c->name);
 	kfsl_verifier__destroy(skel);
 }
