@@ -320,7 +320,7 @@ void ufq_bpf_show(struct ufq_data *ufd, struct seq_file *m)
 	spin_unlock_irqrestore(&ufq_exit_lock, flags);
 
 	rcu_read_lock();
-	attached = rcu_access_pointer(ufd->ops) != NULL;
+	attached = rcu_access_pointer(ufd->ops);
 	rcu_read_unlock();
 
 	seq_printf(m, "name %s\n", state == UFQ_DISABLED && !name[0] ?
@@ -525,16 +525,44 @@ static const struct bpf_verifier_ops ufq_bpf_verifier_ops = {
 	.is_valid_access	= ufq_bpf_is_valid_access,
 };
 
-static int ufq_stub_init_sched(struct request_queue *q) { return 0; }
-static int ufq_stub_exit_sched(struct request_queue *q) { return 0; }
+static int ufq_stub_init_sched(struct request_queue *q)
+{
+	return 0;
+}
+
+static int ufq_stub_exit_sched(struct request_queue *q)
+{
+	return 0;
+}
+
 static int ufq_stub_insert_req(struct request_queue *q, struct request *rq,
-			       blk_insert_t flags) { return 0; }
-static u64 ufq_stub_dispatch_req(struct request_queue *q) { return 0; }
-static bool ufq_stub_has_req(struct request_queue *q, int rqs_count) { return false; }
-static void ufq_stub_finish_req(struct request *rq) {}
-static void ufq_stub_merge_req(struct request_queue *q, struct request *rq) {}
+			       blk_insert_t flags)
+{
+	return 0;
+}
+
+static u64 ufq_stub_dispatch_req(struct request_queue *q)
+{
+	return 0;
+}
+
+static bool ufq_stub_has_req(struct request_queue *q, int rqs_count)
+{
+	return false;
+}
+
+static void ufq_stub_finish_req(struct request *rq)
+{
+}
+
+static void ufq_stub_merge_req(struct request_queue *q, struct request *rq)
+{
+}
+
 static void ufq_stub_merge_bio(struct request_queue *q, struct bio *bio,
-			       unsigned int nr_segs) {}
+			       unsigned int nr_segs)
+{
+}
 
 static struct ufq_iosched_ops __bpf_ops_ufq_iosched_ops = {
 	.init_sched	= ufq_stub_init_sched,

@@ -89,6 +89,7 @@ struct ufq_stats {
 /* One per request_queue using ufq: a global view of the queue. */
 struct ufq_data {
 	struct request_queue *q;
+	/* protects the lists, counters, stats and BPF callbacks */
 	spinlock_t lock;
 	/* Requests the kernel dispatches itself, before asking BPF. */
 	struct list_head fifo;

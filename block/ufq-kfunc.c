@@ -59,6 +59,7 @@ __bpf_kfunc void bpf_request_release_dtor(void *rq)
 {
 	bpf_request_release(rq);
 }
+
 CFI_NOSEAL(bpf_request_release_dtor);
 
 /**
