@@ -1,0 +1,64 @@
+# Entry points.  `make run` and `make test` work from a fresh clone on a
+# fresh Debian 12 machine (as root): they install what is missing first.
+#
+#   make deps     apt packages (kernel source, toolchain, clang-19, qemu, fio)
+#   make venv     .venv with the harness and its Python dependencies
+#   make kernel   assemble the tree, build kernel + libbpf + bpftool + selftests
+#   make run      the demo: verified workloads on the built kernel
+#   make test     the whole pytest suite, unit and VM tests
+#   make bench    benchmarks, with ratios and plots under out/bench/
+#   make series   the series as format-patch files, checkpatch --strict
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+APT_PACKAGES := linux-source-6.12 build-essential flex bison bc libelf-dev \
+	libssl-dev cpio zstd ccache dwarves clang-19 llvm-19 lld-19 \
+	qemu-system-x86 fio busybox-static liburing-dev e2fsprogs kmod rsync \
+	patch libcap-dev zlib1g-dev libzstd-dev python3-venv python3-dev git \
+	perl util-linux coreutils
+
+.PHONY: all deps venv kernel run test unit bench series clean
+
+all: kernel
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "[make] installing:" $$missing; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+venv: $(VENV)/.installed
+
+kernel: deps venv
+	$(PY) -m harness build
+
+run: kernel
+	$(PY) -m harness demo
+
+test: kernel
+	$(PY) -m pytest
+
+unit: venv
+	$(PY) -m pytest -m "not vm"
+
+bench: kernel
+	$(PY) -m harness bench
+
+series: deps venv
+	$(PY) -m harness series
+
+clean:
+	rm -rf build out

@@ -1,0 +1,148 @@
+"""Benchmarks: measured side by side in one guest, reported as ratios.
+
+Each benchmark is a guest script writing raw results (fio JSON) to the shared
+directory, and a host-side reducer turning them into rows.  Every figure is
+compared with a baseline measured in the same guest run (for schedulers:
+"none" on the same device at the same queue depth), because absolute numbers
+under TCG mean little.  Results go to out/bench/<name>.json and a PNG plot.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from harness.layout import Layout
+from harness.vm import make_disk, run_in_guest
+from harness.workloads import format_table
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    group: str  # what the ratio is taken within, e.g. "vda qd8"
+    variant: str  # e.g. the scheduler
+    value: float  # higher is better (IOPS, requests/s)
+    unit: str
+    p99_us: float | None = None
+    ratio: float = 1.0
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    description: str
+    script: str  # relative to selftests/
+    baseline: str  # variant every other one is compared with
+    reduce: Callable[[Path], list[BenchRow]]
+    timeout: float = 1800
+
+
+def with_ratios(rows: list[BenchRow], baseline: str) -> list[BenchRow]:
+    base = {r.group: r.value for r in rows if r.variant == baseline}
+    out = []
+    for r in rows:
+        ref = base.get(r.group)
+        ratio = r.value / ref if ref else float("nan")
+        out.append(BenchRow(r.group, r.variant, r.value, r.unit, r.p99_us, ratio))
+    return out
+
+
+def fio_read_stats(path: Path) -> tuple[float, float | None]:
+    """(IOPS, p99 completion latency in µs) of the read side of a fio JSON."""
+    job = json.loads(path.read_text())["jobs"][0]["read"]
+    pct = job.get("clat_ns", {}).get("percentile", {})
+    p99 = pct.get("99.000000")
+    return float(job["iops"]), (p99 / 1000.0 if p99 is not None else None)
+
+
+def reduce_fio_sched(shared: Path) -> list[BenchRow]:
+    rows = []
+    for path in sorted((shared / "fio_sched").glob("*.json")):
+        device, sched, qd = path.stem.rsplit("_", 2)
+        iops, p99 = fio_read_stats(path)
+        rows.append(BenchRow(group=f"{device} {qd}", variant=sched, value=iops,
+                             unit="IOPS", p99_us=p99))
+    return rows
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "fio": Benchmark(
+        name="fio",
+        description="fio 4k random read, QD 1/8/32, null_blk and virtio-blk, per scheduler",
+        script="bench/fio_sched.sh", baseline="none", reduce=reduce_fio_sched),
+}
+
+
+def register(bench: Benchmark) -> None:
+    """Add a benchmark (later features register theirs here)."""
+    BENCHMARKS[bench.name] = bench
+
+
+def bench_table(rows: list[BenchRow], baseline: str) -> str:
+    return format_table(
+        ["group", "variant", "value", "p99 lat", f"ratio to {baseline}"],
+        [[r.group, r.variant, f"{r.value:,.0f} {r.unit}",
+          f"{r.p99_us:,.0f} us" if r.p99_us is not None else "-", f"{r.ratio:.2f}"]
+         for r in rows])
+
+
+def plot(rows: list[BenchRow], bench: Benchmark, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(dict.fromkeys(r.group for r in rows))
+    variants = list(dict.fromkeys(r.variant for r in rows))
+    width = 0.8 / max(1, len(variants))
+    fig, ax = plt.subplots(figsize=(max(6, len(groups) * 1.2), 4))
+    for i, variant in enumerate(variants):
+        values = [next((r.ratio for r in rows if r.group == g and r.variant == variant), 0.0)
+                  for g in groups]
+        ax.bar([x + i * width for x in range(len(groups))], values, width, label=variant)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks([x + width * (len(variants) - 1) / 2 for x in range(len(groups))])
+    ax.set_xticklabels(groups, rotation=30, ha="right")
+    ax.set_ylabel(f"{rows[0].unit if rows else ''} ratio to {bench.baseline}")
+    ax.set_title(bench.description, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def run_benchmarks(layout: Layout, names: list[str]) -> int:
+    selected = names or list(BENCHMARKS)
+    unknown = [n for n in selected if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; known: {sorted(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    benches = [BENCHMARKS[n] for n in selected]
+    disk = make_disk(layout.build_dir / "disks/bench.img", 1024)
+    command = "\n".join(f"bash {layout.selftests_dir / b.script} || echo 'bench {b.name} failed'"
+                        for b in benches)
+    guest = run_in_guest(layout, command, name="bench", disks=[disk],
+                         timeout=sum(b.timeout for b in benches),
+                         env={"TEST_DISK": "/dev/vda", "KSRC": str(layout.tree)})
+    out = layout.out_dir / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    rc = 0 if guest.ok else 1
+    for bench in benches:
+        rows = with_ratios(bench.reduce(guest.shared_dir), bench.baseline)
+        if not rows:
+            print(f"benchmark {bench.name}: no results", file=sys.stderr)
+            rc = 1
+            continue
+        print(f"\n{bench.name}: {bench.description}")
+        print(bench_table(rows, bench.baseline))
+        (out / f"{bench.name}.json").write_text(json.dumps(
+            {"benchmark": bench.name, "description": bench.description,
+             "baseline": bench.baseline, "rows": [asdict(r) for r in rows]}, indent=1))
+        plot(rows, bench, out / f"{bench.name}.png")
+        print(f"written: {out / (bench.name + '.json')}, {out / (bench.name + '.png')}")
+    if not guest.ok:
+        print(guest.report(), file=sys.stderr)
+    return rc

@@ -1,0 +1,164 @@
+"""Command line: python -m harness <command>."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from harness.layout import Layout
+from harness.progress import say
+
+
+def _cmd_tree(layout: Layout, args: argparse.Namespace) -> int:
+    from harness.tree import assemble
+
+    result = assemble(layout, upto=args.upto)
+    say(f"{result.tree}: base {result.base.path}, {len(result.applied)} patches applied, "
+        f"{len(result.rewritten)} files rewritten")
+    return 0
+
+
+def _cmd_config(layout: Layout, args: argparse.Namespace) -> int:
+    from harness.kbuild import build_lock, configure
+    from harness.tree import assemble
+
+    with build_lock():
+        assemble(layout)
+        path = configure(layout)
+    say(f"{path}: every requested option is set")
+    return 0
+
+
+def _cmd_build(layout: Layout, args: argparse.Namespace) -> int:
+    from harness.kbuild import build_all
+
+    build_all(layout)
+    return 0
+
+
+def _disks(args: argparse.Namespace) -> list[Path]:
+    return [Path(d).resolve() for d in (args.disk or [])]
+
+
+def _cmd_run(layout: Layout, args: argparse.Namespace) -> int:
+    from harness.vm import run_in_guest
+
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        print("run: give the guest command after --", file=sys.stderr)
+        return 2
+    run = run_in_guest(layout, shlex.join(command) if len(command) > 1 else command[0],
+                       name="run", timeout=args.timeout, mem=args.mem, cpus=args.cpus,
+                       disks=_disks(args), echo=True, cwd=Path.cwd())
+    if run.splats or run.status is None:
+        print(run.report(), file=sys.stderr)
+        return 255 if run.status is None or run.status == 0 else run.status
+    return run.status
+
+
+def _cmd_shell(layout: Layout, args: argparse.Namespace) -> int:
+    from harness.vm import interactive_shell
+
+    return interactive_shell(layout, mem=args.mem, cpus=args.cpus, disks=_disks(args))
+
+
+def _cmd_suite(layout: Layout, args: argparse.Namespace) -> int:
+    from harness.suite import area_failures, run_suite, summary_lines
+
+    run = run_suite(layout, args.areas or None)
+    for line in summary_lines(run):
+        print(line)
+    failures = [p for res in run.areas.values() for p in area_failures(res)]
+    if run.guest.splats or run.guest.status is None:
+        print(run.guest.report(), file=sys.stderr)
+        return 1
+    for problem in failures:
+        print(problem, file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _cmd_demo(layout: Layout, args: argparse.Namespace) -> int:
+    from harness.workloads import run_demo
+
+    return run_demo(layout)
+
+
+def _cmd_bench(layout: Layout, args: argparse.Namespace) -> int:
+    from harness.bench import run_benchmarks
+
+    return run_benchmarks(layout, args.names)
+
+
+def _cmd_drgn(layout: Layout, args: argparse.Namespace) -> int:
+    from harness.drgn_run import run_drgn
+
+    return run_drgn(layout, args.script, args.args)
+
+
+def _cmd_series(layout: Layout, args: argparse.Namespace) -> int:
+    from harness.submission import write_series
+
+    return write_series(layout, Path(args.out) if args.out else None, bisect=args.bisect)
+
+
+def _add_guest_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--disk", action="append", metavar="FILE",
+                   help="raw image attached as a virtio-blk disk (repeatable)")
+    p.add_argument("--mem", default="2G", help="guest memory (default 2G)")
+    p.add_argument("--cpus", type=int, default=2, help="guest CPUs (default 2)")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("tree", help="assemble build/linux from the base and the series")
+    p.add_argument("--upto", type=int, help="apply only the first N patches")
+    p.set_defaults(func=_cmd_tree)
+    sub.add_parser("config", help="assemble and write/check the kernel config"
+                   ).set_defaults(func=_cmd_config)
+    sub.add_parser("build", help="build kernel, libbpf, bpftool, vmlinux.h and selftests"
+                   ).set_defaults(func=_cmd_build)
+    p = sub.add_parser("run", help="boot the built kernel and run a command as root")
+    _add_guest_opts(p)
+    p.add_argument("--timeout", type=float, default=600,
+                   help="seconds for the command, boot excluded (default 600)")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+    p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("shell", help="an interactive shell in a guest")
+    _add_guest_opts(p)
+    p.set_defaults(func=_cmd_shell)
+    p = sub.add_parser("suite", help="run the KTAP selftests in one guest")
+    p.add_argument("areas", nargs="*", help="selftests/<area> names (default: all)")
+    p.set_defaults(func=_cmd_suite)
+    sub.add_parser("demo", help="the project's demo (make run)").set_defaults(func=_cmd_demo)
+    p = sub.add_parser("bench", help="run benchmarks in one guest, print ratios")
+    p.add_argument("names", nargs="*", help="benchmarks (default: all)")
+    p.set_defaults(func=_cmd_bench)
+    p = sub.add_parser("drgn", help="run drgn in a guest against the running kernel")
+    p.add_argument("script", nargs="?", help="drgn script (default: interactive)")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+    p.set_defaults(func=_cmd_drgn)
+    p = sub.add_parser("series", help="write the series as format-patch files, checkpatch it")
+    p.add_argument("--out", help="output directory (default out/series)")
+    p.add_argument("--bisect", action="store_true", help="also build every prefix of the series")
+    p.set_defaults(func=_cmd_series)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    layout = Layout()
+    from harness.errors import HARNESS_ERRORS
+
+    try:
+        return int(args.func(layout, args))
+    except HARNESS_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

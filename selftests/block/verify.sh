@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Data-verify workload: fio random read/write with crc32c verification on a
+# memory-backed null_blk and on the guest's virtio-blk disk, under every
+# built-in I/O scheduler.  One KTAP result per device and scheduler; a row
+# per run in $HARNESS_SHARED/verify.tsv for the demo table.
+
+DIR=$(dirname "$(readlink -f "$0")")
+. "$KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
+. "$DIR/../lib/blk.sh"
+
+SCHEDULERS=${SCHEDULERS:-"none mq-deadline kyber bfq"}
+SIZE=${VERIFY_SIZE:-32M}
+TSV=${HARNESS_SHARED:-/tmp}/verify.tsv
+WORK=$(mktemp -d)
+
+devices="/dev/verify0"
+[ -n "${TEST_DISK:-}" ] && [ -b "$TEST_DISK" ] && devices="$devices $TEST_DISK"
+
+ktap_print_header
+set -- $devices
+ndev=$#
+nsched=$(echo $SCHEDULERS | wc -w)
+ktap_set_plan $((ndev * nsched))
+
+if ! nullb_create verify0 256; then
+	ktap_exit_fail_msg "cannot create a memory-backed null_blk through configfs"
+fi
+printf 'device\tscheduler\tbytes_written\tbytes_verified\tresult\n' > "$TSV"
+
+for dev in $devices; do
+	for sched in $SCHEDULERS; do
+		name="verify $(dev_name "$dev") $sched"
+		if ! set_scheduler "$dev" "$sched"; then
+			ktap_print_msg "cannot select $sched on $dev: $(cat /sys/block/$(dev_name "$dev")/queue/scheduler)"
+			ktap_test_fail "$name"
+			printf '%s\t%s\t0\t0\tno-scheduler\n' "$(dev_name "$dev")" "$sched" >> "$TSV"
+			continue
+		fi
+		json=$WORK/$(dev_name "$dev")-$sched.json
+		if fio_verify "$dev" "$SIZE" "$json"; then
+			written=$(fio_json_field "$json" 'j["jobs"][0]["write"]["io_bytes"]')
+			verified=$(fio_json_field "$json" 'j["jobs"][0]["read"]["io_bytes"]')
+			errors=$(fio_json_field "$json" 'j["jobs"][0]["error"]')
+			if [ "$errors" = 0 ] && [ "$written" -gt 0 ]; then
+				printf '%s\t%s\t%s\t%s\tverified\n' "$(dev_name "$dev")" "$sched" \
+					"$written" "$verified" >> "$TSV"
+				ktap_test_pass "$name"
+				continue
+			fi
+			ktap_print_msg "fio error $errors, wrote $written bytes"
+		else
+			ktap_print_msg "fio failed on $dev under $sched:"
+			[ -f "$json" ] && sed 's/^/# /' "$json" | tail -20
+		fi
+		printf '%s\t%s\t0\t0\tFAILED\n' "$(dev_name "$dev")" "$sched" >> "$TSV"
+		ktap_test_fail "$name"
+	done
+done
+
+nullb_destroy verify0
+rm -rf "$WORK"
+ktap_finished
