@@ -448,8 +448,8 @@ static int ufq_bpf_validate(void *kdata)
 {
 	struct ufq_iosched_ops *ops = kdata;
 
-	/* a scheduler that takes requests must also give them back */
-	if (ops->insert_req && !ops->dispatch_req)
+	/* a scheduler takes requests and gives them back */
+	if (!ops->insert_req || !ops->dispatch_req)
 		return -EINVAL;
 	return 0;
 }

@@ -21,6 +21,11 @@
 
 char _license[] SEC("license") = "GPL";
 
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)((void *)(ptr) - __builtin_offsetof(type, member)))
+#endif
+
 #define __contains(name, node) \
 	__attribute__((btf_decl_tag("contains:" #name ":" #node)))
 
