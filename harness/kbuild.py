@@ -68,6 +68,9 @@ def _make_cmd(layout: Layout, *targets: str) -> list[str]:
 
 
 _STAGE_LINE = re.compile(r"^\s+([A-Z][A-Z0-9_-]+)\s+(\S+)")
+# Long single steps at the end of a kernel build, reported as they start.
+_MILESTONES = {("LD", "vmlinux"), ("LD", ".tmp_vmlinux1"), ("LD", ".tmp_vmlinux2"),
+               ("BUILD", "arch/x86/boot/bzImage"), ("GEN", "modules.builtin")}
 
 
 def run_logged(cmd: list[str], log: Path, step: str, env: dict[str, str],
@@ -86,8 +89,8 @@ def run_logged(cmd: list[str], log: Path, step: str, env: dict[str, str],
             m = _STAGE_LINE.match(line)
             if m:
                 kind, what = m.groups()
-                if kind in ("CC", "AS", "AR", "HOSTCC", "CC [M]"):
-                    timer.update("compiling", 1)
+                if (kind, what) in _MILESTONES or kind in ("BTF", "MODPOST", "BTFIDS"):
+                    timer.update(f"{kind} {what}", 1, milestone=True)
                 else:
                     timer.update(f"{kind} {what}", 1)
         rc = proc.wait()
@@ -150,7 +153,8 @@ def build_tools(layout: Layout) -> None:
     """libbpf and bpftool from the same tree, then vmlinux.h from its BTF."""
     env = build_env(layout)
     tools = layout.tools
-    tools.mkdir(parents=True, exist_ok=True)
+    for sub in ("libbpf", "bpftool", "bpftool-libbpf"):
+        (tools / sub).mkdir(parents=True, exist_ok=True)
     libbpf_dir = layout.tree / "tools/lib/bpf"
     run_logged(["make", "-C", str(libbpf_dir), f"-j{jobs()}", f"OUTPUT={tools}/libbpf/",
                 "EXTRA_CFLAGS=-g -O2 -fPIC", f"DESTDIR={tools}", "prefix=",

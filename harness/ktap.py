@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_RESULT = re.compile(r"^(not ok|ok)\s+(\d+)\s*(?:-\s*)?(.*?)\s*(?:#\s*(SKIP|TODO|XFAIL)\b\s*(.*))?$",
-                     re.IGNORECASE)
+_RESULT = re.compile(
+    r"^(not ok|ok)\s+(\d+)\s*(?:-\s*)?(.*?)\s*(?:#\s*(SKIP|TODO|XFAIL)\b\s*(.*))?$",
+    re.IGNORECASE)
 _PLAN = re.compile(r"^1\.\.(\d+)")
 _VERSION = re.compile(r"^(?:KTAP|TAP) version \d+")
 
@@ -76,7 +77,7 @@ def _indent(line: str) -> int:
 
 
 def parse(text: str) -> KtapReport:
-    lines = [l.rstrip("\r\n") for l in text.splitlines()]
+    lines = [line.rstrip("\r\n") for line in text.splitlines()]
     results, plan, problems, _ = _parse_level(lines, 0, 0)
     if plan is None and not results:
         problems.append("no KTAP output (no plan and no results)")

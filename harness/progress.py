@@ -32,10 +32,11 @@ class StageTimer:
     def elapsed(self) -> float:
         return time.monotonic() - self.start
 
-    def update(self, stage: str, count_increment: int = 0) -> None:
+    def update(self, stage: str, count_increment: int = 0, milestone: bool = False) -> None:
+        """Record progress; print it if it is a milestone or the interval passed."""
         self.count += count_increment
         now = time.monotonic()
-        if stage != self.stage or now - self._last >= self.interval:
+        if (milestone and stage != self.stage) or now - self._last >= self.interval:
             self.stage = stage
             self._last = now
             say(f"{self.step} [{fmt_duration(self.elapsed)}] {stage} ({self.count} steps)")

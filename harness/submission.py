@@ -91,7 +91,8 @@ def make_commits(layout: Layout, base: Base, entries: list[SeriesEntry], repo: P
             (repo / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, repo / rel)
     _git(repo, "add", "-A")
-    fixed = {"GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+    stamp = "2026-01-01T00:00:00Z"
+    fixed = {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
     env = {**os.environ, **fixed}
     _git(repo, "commit", "-q", "--allow-empty", "-m", f"base: {base.identity}", env=env)
     _git(repo, "tag", "base")
@@ -150,7 +151,7 @@ def checkpatch(layout: Layout, patches: list[Path], entries: list[SeriesEntry]) 
     """Run checkpatch --strict on each patch; return the failures."""
     script = layout.tree / "scripts/checkpatch.pl"
     failures = []
-    for patch, entry in zip(patches[1:], entries):
+    for patch, entry in zip(patches[1:], entries, strict=True):
         ignores = justifications(entry.patch)
         cmd = ["perl", str(script), "--strict", "--terse", "--no-summary", "--showfile"]
         if ignores:

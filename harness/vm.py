@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.console import Splat, find_splats
+from harness.console import Splat, find_splats, kernel_message
 from harness.layout import Layout
 from harness.progress import fmt_duration, say
 
@@ -130,6 +130,32 @@ class GuestRun:
         return "\n".join(parts)
 
 
+class CommandEcho:
+    """Echo the guest command's own output live, without the kernel log.
+
+    The console carries boot messages, kernel log lines (timestamped) and
+    the command's output; only the last are shown, starting when the guest
+    init starts the script.  Kernel splats are reported after the run.
+    """
+
+    START_MARK = b"starting script"
+
+    def __init__(self) -> None:
+        self.started = False
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> None:
+        self.pending += chunk
+        *lines, self.pending = self.pending.split(b"\n")
+        for line in lines:
+            if not self.started:
+                self.started = self.START_MARK in line
+                continue
+            if kernel_message(line.decode(errors="replace")) is None:
+                sys.stdout.buffer.write(line + b"\n")
+        sys.stdout.flush()
+
+
 def _guest_script(command: str, shared: Path, cwd: Path, env: dict[str, str]) -> str:
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
     status = shlex.quote(str(shared / "status"))
@@ -160,6 +186,13 @@ def vng_command(layout: Layout, shared: Path, script: Path, *, mem: str, cpus: i
     if not interactive:
         cmd += ["--exec", f"sh {script}"]
     return cmd
+
+
+def vng_env() -> dict[str, str]:
+    """vng runs virtme-run by name: the venv's bin must be on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '/usr/bin:/bin')}"
+    return env
 
 
 def new_run_dir(layout: Layout, name: str) -> Path:
@@ -200,23 +233,23 @@ def run_in_guest(layout: Layout, command: str, *, name: str = "run", timeout: fl
     with open(console_log, "wb") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True,
-                                cwd=layout.repo)
+                                cwd=layout.repo, env=vng_env())
         assert proc.stdout is not None
         os.set_blocking(proc.stdout.fileno(), False)
+        echoer = CommandEcho() if echo else None
         while True:
             chunk = proc.stdout.read()
             if chunk:
                 log.write(chunk)
                 log.flush()
-                if echo:
-                    sys.stdout.buffer.write(chunk)
-                    sys.stdout.flush()
+                if echoer:
+                    echoer.feed(chunk)
             if proc.poll() is not None:
                 rest = proc.stdout.read()
                 if rest:
                     log.write(rest)
-                    if echo:
-                        sys.stdout.buffer.write(rest)
+                    if echoer:
+                        echoer.feed(rest)
                 break
             if time.monotonic() - start > limit:
                 timed_out = True
@@ -230,9 +263,15 @@ def run_in_guest(layout: Layout, command: str, *, name: str = "run", timeout: fl
     console = console_log.read_text(errors="replace")
     run = GuestRun(name=name, run_dir=run_dir, console_log=console_log, status=status,
                    timed_out=timed_out, duration=duration, splats=find_splats(console))
-    say(f"guest '{name}': {'ok' if run.ok else 'FAILED'} in {fmt_duration(duration)}"
-        + ("" if run.ok else f" (status {status}, {len(run.splats)} splats"
-           f"{', timed out' if timed_out else ''})"))
+    if timed_out:
+        verdict = "TIMED OUT"
+    elif status is None:
+        verdict = "DIED (no exit status)"
+    else:
+        verdict = f"exit status {status}"
+    if run.splats:
+        verdict += f", {len(run.splats)} kernel splat(s)"
+    say(f"guest '{name}': {verdict} after {fmt_duration(duration)}")
     return run
 
 
@@ -241,7 +280,7 @@ def interactive_shell(layout: Layout, *, mem: str = "2G", cpus: int = 2,
     run_dir = new_run_dir(layout, "shell")
     cmd = vng_command(layout, run_dir / "rw", run_dir / "rw/run.sh", mem=mem, cpus=cpus,
                       disks=disks or [], append=DEFAULT_APPEND, interactive=True)
-    return subprocess.call(cmd, cwd=layout.repo)
+    return subprocess.call(cmd, cwd=layout.repo, env=vng_env())
 
 
 def make_disk(path: Path, size_mb: int) -> Path:

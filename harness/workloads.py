@@ -37,15 +37,15 @@ def read_verify_rows(path: Path) -> list[VerifyRow]:
 def format_table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join(out)
 
 
 def verify_table(rows: list[VerifyRow]) -> str:
     return format_table(
-        ["device", "scheduler", "written", "verified", "result"],
+        ["device", "scheduler", "written", "read+verify", "result"],
         [[r.device, r.scheduler, f"{r.bytes_written / 2**20:.1f} MiB",
           f"{r.bytes_verified / 2**20:.1f} MiB", r.result] for r in rows])
 

@@ -22,7 +22,7 @@ ktap_print_header
 set -- $devices
 ndev=$#
 nsched=$(echo $SCHEDULERS | wc -w)
-ktap_set_plan $((ndev * nsched))
+ktap_set_plan $((ndev * nsched + 1))
 
 if ! nullb_create verify0 256; then
 	ktap_exit_fail_msg "cannot create a memory-backed null_blk through configfs"
@@ -60,5 +60,19 @@ for dev in $devices; do
 done
 
 nullb_destroy verify0
+
+# The check itself must be able to fail: a plain null_blk stores nothing, so
+# verifying data read back from it has to report a mismatch.
+if nullb_create lossy0 64 memory_backed=0; then
+	if fio_verify /dev/lossy0 4M "$WORK/lossy.json"; then
+		ktap_print_msg "fio verify passed on a device that stores nothing"
+		ktap_test_fail "verify detects lost data"
+	else
+		ktap_test_pass "verify detects lost data"
+	fi
+	nullb_destroy lossy0
+else
+	ktap_test_fail "verify detects lost data (cannot create lossy0)"
+fi
 rm -rf "$WORK"
 ktap_finished

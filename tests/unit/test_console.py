@@ -20,17 +20,18 @@ def test_lkdtm_warning_is_reported_whole() -> None:
     splats = find_splats((DATA / "console-warn.log").read_text())
     kinds = [s.kind for s in splats]
     assert kinds[0] == "warning"
-    assert "lkdtm" in splats[0].text
-    assert "---[ end trace" in splats[0].text
-    # panic_on_warn turns it into a panic, reported too
-    assert "panic" in kinds
+    assert "lkdtm_WARNING" in splats[0].text
+    assert "Call Trace:" in splats[0].text and "</TASK>" in splats[0].text
+    # panic_on_warn turns it into a panic, reported as its own splat
+    assert kinds[1] == "panic"
+    assert "panic_on_warn set" in splats[1].text
 
 
 def test_sysrq_panic_is_reported() -> None:
     splats = find_splats((DATA / "console-panic.log").read_text())
-    assert [s.kind for s in splats][:1] == ["panic"] or "panic" in [s.kind for s in splats]
-    panic = next(s for s in splats if s.kind == "panic")
-    assert "sysrq triggered crash" in panic.text
+    assert [s.kind for s in splats] == ["panic"]
+    assert "sysrq triggered crash" in splats[0].text
+    assert "sysrq_handle_crash" in splats[0].text
 
 
 @pytest.mark.parametrize("line,kind", [
