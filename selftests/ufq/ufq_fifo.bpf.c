@@ -51,7 +51,7 @@ extern int bpf_request_try_merge(u64 rq_id, struct request *next) __ksym;
 extern void bpf_ufq_eject(const char *reason, u32 reason__sz) __ksym;
 
 const volatile int mode = UFQ_TEST_FIFO;
-const volatile u64 eject_after = 100;
+const volatile __u64 eject_after = 100;
 
 struct fifo_node {
 	struct bpf_list_node link;
