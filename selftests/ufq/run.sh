@@ -201,8 +201,11 @@ for d in $IODEVS; do
 	result $rc "debugfs stats consistent on $d"
 done
 
-# 4. kernel merges without BPF: sequential writes pile up on $MB
+# 4. kernel merges without BPF: sequential writes pile up on $MB.  With
+# one driver tag, the scheduler needs more than the default 2 requests
+# to hold some while one waits for the tag on the dispatch list.
 set_sched $MB ufq
+echo 64 > /sys/block/$MB/queue/nr_requests
 fio --name=seq --filename=/dev/$MB --rw=write --bs=4k --size=8M \
 	--ioengine=libaio --iodepth=32 --iodepth_batch_submit=1 --direct=1 \
 	--output="$WORK/seq.fio" >/dev/null 2>&1
@@ -262,6 +265,7 @@ result $rc "BPF FIFO scheduler: attach, verified I/O, detach"
 
 # 7. merge kfuncs (KF_SPIN_LOCK) from the BPF scheduler
 rc=0
+echo 64 > /sys/block/$MB/queue/nr_requests
 if start_loader fifo; then
 	fio --name=seqbpf --filename=/dev/$MB --rw=write --bs=4k --size=8M \
 		--ioengine=libaio --iodepth=32 --iodepth_batch_submit=1 \
@@ -309,7 +313,8 @@ if start_loader fifo; then
 		fio_verify $d attsw-$d --time_based --runtime=12 & pids="$pids $!"
 	done
 	n=0
-	while kill -0 ${pids%% *} 2>/dev/null; do
+	set -- $pids
+	while kill -0 $1 2>/dev/null; do
 		for d in $IODEVS; do
 			for s in none ufq mq-deadline ufq; do
 				set_sched $d $s || rc=1
