@@ -263,23 +263,36 @@ else
 fi
 result $rc "BPF FIFO scheduler: attach, verified I/O, detach"
 
-# 7. merge kfuncs (KF_SPIN_LOCK) from the BPF scheduler
+# 7. merge kfuncs (KF_SPIN_LOCK) from the BPF scheduler: bio merges with
+# mode fifo, request merges with mode rqmerge (which merges no bio)
 rc=0
 echo 64 > /sys/block/$MB/queue/nr_requests
-if start_loader fifo; then
-	fio --name=seqbpf --filename=/dev/$MB --rw=write --bs=4k --size=8M \
+for mode in fifo rqmerge; do
+	b0=$(stat_of $MB merged_bios); r0=$(stat_of $MB merged_requests)
+	if ! start_loader $mode; then
+		rc=1
+		continue
+	fi
+	fio --name=seq$mode --filename=/dev/$MB --rw=write --bs=4k --size=8M \
 		--ioengine=libaio --iodepth=32 --iodepth_batch_submit=1 \
-		--direct=1 --verify=crc32c --verify_fatal=1 --do_verify=1 --verify_backlog=128 \
-		--output="$WORK/seqbpf.fio" >/dev/null 2>&1 || rc=1
+		--direct=1 --verify=crc32c --verify_fatal=1 --do_verify=1 \
+		--output="$WORK/seq$mode.fio" >/dev/null 2>&1 || rc=1
 	stop_loader || rc=1
-	msg "loader: $(tr '\n' ' ' < $WORK/loader.out)"
-	[ $(($(counter bio_merged) + $(counter rq_merged))) -gt 0 ] || rc=1
+	b1=$(stat_of $MB merged_bios); r1=$(stat_of $MB merged_requests)
+	msg "$mode: debugfs merged_bios +$((b1 - b0)) merged_requests +$((r1 - r0))"
+	msg "$mode: loader $(tr '\n' ' ' < $WORK/loader.out)"
+	if [ $mode = fifo ]; then
+		[ "$(counter bio_merged)" -gt 0 ] || rc=1
+		[ $((b1 - b0)) -eq "$(counter bio_merged)" ] || rc=1
+	else
+		[ "$(counter rq_merged)" -gt 0 ] || rc=1
+		[ "$(counter bio_merged)" -eq 0 ] || rc=1
+		[ $((r1 - r0)) -eq "$(counter rq_merged)" ] || rc=1
+	fi
 	[ "$(counter merge_errors)" -eq 0 ] || rc=1
 	stats_consistent $MB || rc=1
-else
-	rc=1
-fi
-result $rc "BPF merge kfuncs under bpf_spin_lock"
+done
+result $rc "BPF merge kfuncs (bio and request) under bpf_spin_lock"
 
 # 8. attach and detach repeatedly while verifying I/O runs on every device
 rc=0

@@ -11,6 +11,7 @@
  *   EJECT  ejects itself with bpf_ufq_eject() after eject_after dispatches
  *   BADID  returns an id it does not own (the kernel ejects it)
  *   KPTR   FIFO that also keeps a referenced request in a map (kptr)
+ *   RQMERGE FIFO that merges no bio, so that new requests get merged
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -244,7 +245,7 @@ void BPF_PROG(fifo_merge_bio, struct request_queue *q, struct bio *bio,
 	u64 end = sector + (bio->bi_iter.bi_size >> 9);
 	int ret = 0;
 
-	if (!qd)
+	if (!qd || mode == UFQ_TEST_RQMERGE)
 		return;
 	bpf_spin_lock(&qd->lock);
 	if (qd->last_id && qd->last_end == sector) {

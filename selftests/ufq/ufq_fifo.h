@@ -9,6 +9,7 @@ enum ufq_test_mode {
 	UFQ_TEST_EJECT,
 	UFQ_TEST_BADID,
 	UFQ_TEST_KPTR,
+	UFQ_TEST_RQMERGE,
 };
 
 struct ufq_test_counters {

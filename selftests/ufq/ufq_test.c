@@ -3,7 +3,8 @@
  * Loader for the UFQ selftest scheduler (ufq_fifo.bpf.c).
  *
  *   ufq_test MODE SECONDS [EJECT_AFTER]
- *	attach the scheduler in MODE (fifo, stall, eject, badid, kptr), print
+ *	attach the scheduler in MODE (fifo, stall, eject, badid, kptr,
+ *	rqmerge), print
  *	"attached", keep it attached for SECONDS (0: until SIGINT/SIGTERM),
  *	detach, and print the BPF side counters as "name value" lines.
  *   ufq_test ebusy
@@ -122,7 +123,7 @@ int main(int argc, char **argv)
 	static const char * const modes[] = {
 		[UFQ_TEST_FIFO] = "fifo", [UFQ_TEST_STALL] = "stall",
 		[UFQ_TEST_EJECT] = "eject", [UFQ_TEST_BADID] = "badid",
-		[UFQ_TEST_KPTR] = "kptr",
+		[UFQ_TEST_KPTR] = "kptr", [UFQ_TEST_RQMERGE] = "rqmerge",
 	};
 	unsigned long long eject_after = 100;
 	struct ufq_fifo *skel;
