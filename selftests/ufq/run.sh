@@ -174,7 +174,7 @@ IODEVS=$DEVS
 DEVS="$DEVS $MB"
 ndev=$(echo $IODEVS | wc -w)
 
-ktap_set_plan $((1 + 2 * ndev + 11))
+ktap_set_plan $((1 + 2 * ndev + 12))
 
 # 1. ufq is offered and selectable on every device
 rc=0
@@ -218,7 +218,7 @@ result $rc "bio merges in FIFO mode"
 
 # 5. elevator switching during a verifying fio
 rc=0
-fio_verify $NB switch-$NB --time_based --runtime=15 &
+fio_verify $NB switch-$NB --time_based --runtime=10 &
 fpid=$!
 n=0
 while kill -0 $fpid 2>/dev/null; do
@@ -298,10 +298,10 @@ result $rc "BPF merge kfuncs (bio and request) under bpf_spin_lock"
 rc=0
 pids=
 for d in $IODEVS; do
-	fio_verify $d cycle-$d --time_based --runtime=20 & pids="$pids $!"
+	fio_verify $d cycle-$d --time_based --runtime=15 & pids="$pids $!"
 done
 cycles=0
-while [ $cycles -lt 6 ]; do
+while [ $cycles -lt 5 ]; do
 	"$UFQ_TEST" fifo 1 > "$WORK/cycle.out" 2>&1 ||
 		{ rc=1; sed 's/^/# /' "$WORK/cycle.out" | tail; }
 	cycles=$((cycles + 1))
@@ -323,7 +323,7 @@ rc=0
 if start_loader fifo; then
 	pids=
 	for d in $IODEVS; do
-		fio_verify $d attsw-$d --time_based --runtime=12 & pids="$pids $!"
+		fio_verify $d attsw-$d --time_based --runtime=10 & pids="$pids $!"
 	done
 	n=0
 	set -- $pids
@@ -422,5 +422,24 @@ else
 	rc=1
 fi
 result $rc "request kptr released with the map, queue can freeze"
+
+# 15. a UFQ device goes away while a BPF scheduler is attached
+rc=0
+if nullb_create ufqgone0 32 && set_sched ufqgone0 ufq && start_loader fifo; then
+	dd if=/dev/urandom of=$WORK/gone.dat bs=64k count=32 2>/dev/null
+	dd if=$WORK/gone.dat of=/dev/ufqgone0 bs=64k oflag=direct 2>/dev/null || rc=1
+	cmp -n $((64 * 1024 * 32)) $WORK/gone.dat /dev/ufqgone0 || rc=1
+	echo 0 > $CFS/ufqgone0/power && rmdir $CFS/ufqgone0 || rc=1
+	# the other queues keep their scheduler
+	fio_verify $NB gone-$NB || rc=1
+	stop_loader || rc=1
+	msg "loader: $(tr '\n' ' ' < $WORK/loader.out)"
+	[ "$(counter init_sched)" = "$(counter exit_sched)" ] || rc=1
+else
+	rc=1
+	stop_loader
+fi
+rmdir $CFS/ufqgone0 2>/dev/null
+result $rc "device removal while a BPF scheduler is attached"
 
 ktap_finished
