@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UFQ I/O scheduler: the ufq_iosched_ops BPF struct_ops and its life cycle.
+ *
+ * One BPF scheduler at a time serves every queue that uses ufq (like
+ * sched_ext serves every CPU).  Attaching it does not freeze any queue:
+ * each queue switches under its own ufd->lock, requests queued before the
+ * switch stay with the kernel and are dispatched first.  Detaching, an
+ * eject from BPF (bpf_ufq_eject()), an interface error or the watchdog
+ * all take the requests back from BPF, under ufd->lock again, and put
+ * them on the kernel FIFO.  So no queue is ever frozen with a UFQ lock
+ * held, and the elevator callbacks (which run with the queue frozen) only
+ * take ufq_list_mutex and ufd->lock, never ufq_ops_mutex.
+ *
+ * Lock order: ufq_ops_mutex -> ufq_list_mutex -> ufd->lock -> ufq_exit_lock.
+ */
+#include <linux/bpf.h>
+#include <linux/bpf_verifier.h>
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+#include <linux/blkdev.h>
+#include <linux/jiffies.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/seq_file.h>
+#include <linux/workqueue.h>
+
+#include "elevator.h"
+#include "blk-mq.h"
+#include "ufq-iosched.h"
+
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "ufq."
+
+/*
+ * Eject a BPF scheduler that leaves a request undispatched for longer than
+ * this (milliseconds); 0 disables the watchdog.
+ */
+static unsigned int watchdog_timeout_ms = 30000;
+module_param(watchdog_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(watchdog_timeout_ms,
+		 "Eject a UFQ BPF scheduler that leaves a request undispatched this long (ms, 0: never)");
+
+enum ufq_state {
+	UFQ_DISABLED,		/* no BPF scheduler */
+	UFQ_ENABLING,		/* attaching: init_sched on every queue */
+	UFQ_ENABLED,		/* the BPF scheduler runs */
+	UFQ_EJECTING,		/* ejected, the kernel takes requests back */
+	UFQ_EJECTED,		/* ejected, waiting for user space to detach */
+	UFQ_DISABLING,		/* detaching */
+};
+
+static const char * const ufq_state_names[] = {
+	[UFQ_DISABLED]	= "disabled",
+	[UFQ_ENABLING]	= "enabling",
+	[UFQ_ENABLED]	= "enabled",
+	[UFQ_EJECTING]	= "ejecting",
+	[UFQ_EJECTED]	= "ejected",
+	[UFQ_DISABLING]	= "disabling",
+};
+
+static const char * const ufq_exit_names[] = {
+	[UFQ_EXIT_NONE]		= "none",
+	[UFQ_EXIT_UNREG]	= "unregistered",
+	[UFQ_EXIT_BPF]		= "bpf",
+	[UFQ_EXIT_WATCHDOG]	= "watchdog",
+	[UFQ_EXIT_ERROR]	= "error",
+};
+
+/* Serializes attach, detach and the disable work. */
+static DEFINE_MUTEX(ufq_ops_mutex);
+/* Protects ufq_queues and ufd->bpf_inited. */
+static DEFINE_MUTEX(ufq_list_mutex);
+static LIST_HEAD(ufq_queues);
+
+/* The attached (or ejected, not yet detached) ops, under ufq_ops_mutex. */
+static struct ufq_iosched_ops *ufq_cur_ops;
+
+/* State and exit information, written under ufq_exit_lock. */
+static DEFINE_SPINLOCK(ufq_exit_lock);
+static enum ufq_state ufq_state_val = UFQ_DISABLED;
+static enum ufq_exit_kind ufq_exit_kind_val = UFQ_EXIT_NONE;
+static char ufq_exit_reason[UFQ_EXIT_REASON_LEN];
+static char ufq_sched_name[UFQ_OPS_NAME_LEN];
+
+static void ufq_disable_workfn(struct work_struct *work);
+static DECLARE_WORK(ufq_disable_work, ufq_disable_workfn);
+static void ufq_watchdog_workfn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(ufq_watchdog_work, ufq_watchdog_workfn);
+
+static enum ufq_state ufq_state(void)
+{
+	return READ_ONCE(ufq_state_val);
+}
+
+static void ufq_set_state(enum ufq_state state)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&ufq_exit_lock, flags);
+	WRITE_ONCE(ufq_state_val, state);
+	spin_unlock_irqrestore(&ufq_exit_lock, flags);
+}
+
+/*
+ * The ops to call for @ufd, or NULL when no BPF scheduler runs on it.
+ * Called with ufd->lock held.
+ */
+struct ufq_iosched_ops *ufq_active_ops(struct ufq_data *ufd)
+{
+	lockdep_assert_held(&ufd->lock);
+
+	if (ufq_state() != UFQ_ENABLED)
+		return NULL;
+	return rcu_dereference_protected(ufd->ops, lockdep_is_held(&ufd->lock));
+}
+
+/**
+ * ufq_eject - stop the BPF scheduler, fall back to FIFO
+ * @kind: why
+ * @fmt: reason, shown in debugfs and the kernel log
+ *
+ * May be called in any context.  The first reason wins.  The fast paths
+ * stop calling BPF at once and dispatch BPF's requests in FIFO order; a
+ * work item then takes the requests back and calls exit_sched.  The
+ * scheduler stays attached (a new attach gets -EBUSY) until user space
+ * detaches it.  Returns true if this call ejected the scheduler.
+ */
+bool ufq_eject(enum ufq_exit_kind kind, const char *fmt, ...)
+{
+	unsigned long flags;
+	enum ufq_state state;
+	va_list args;
+
+	spin_lock_irqsave(&ufq_exit_lock, flags);
+	state = ufq_state_val;
+	if (state != UFQ_ENABLED && state != UFQ_ENABLING) {
+		spin_unlock_irqrestore(&ufq_exit_lock, flags);
+		return false;
+	}
+	WRITE_ONCE(ufq_state_val, UFQ_EJECTING);
+	ufq_exit_kind_val = kind;
+	va_start(args, fmt);
+	vscnprintf(ufq_exit_reason, sizeof(ufq_exit_reason), fmt, args);
+	va_end(args);
+	spin_unlock_irqrestore(&ufq_exit_lock, flags);
+
+	pr_warn("ufq: BPF scheduler %s ejected (%s): %s\n", ufq_sched_name,
+		ufq_exit_names[kind], ufq_exit_reason);
+	queue_work(system_unbound_wq, &ufq_disable_work);
+	return true;
+}
+
+/* Take every queue away from the BPF scheduler, under ufq_ops_mutex. */
+static void ufq_disable_queues(struct ufq_iosched_ops *ops)
+{
+	struct ufq_data *ufd;
+
+	lockdep_assert_held(&ufq_ops_mutex);
+
+	mutex_lock(&ufq_list_mutex);
+	list_for_each_entry(ufd, &ufq_queues, node) {
+		spin_lock(&ufd->lock);
+		RCU_INIT_POINTER(ufd->ops, NULL);
+		ufq_return_bpf_requests(ufd);
+		spin_unlock(&ufd->lock);
+	}
+	/* finish_req callers read ufd->ops under RCU */
+	synchronize_rcu();
+	list_for_each_entry(ufd, &ufq_queues, node) {
+		if (ufd->bpf_inited && ops->exit_sched)
+			ops->exit_sched(ufd->q);
+		ufd->bpf_inited = false;
+		blk_mq_run_hw_queues(ufd->q, true);
+	}
+	mutex_unlock(&ufq_list_mutex);
+}
+
+static void ufq_disable_workfn(struct work_struct *work)
+{
+	mutex_lock(&ufq_ops_mutex);
+	if (ufq_cur_ops && ufq_state() == UFQ_EJECTING) {
+		cancel_delayed_work_sync(&ufq_watchdog_work);
+		ufq_disable_queues(ufq_cur_ops);
+		ufq_set_state(UFQ_EJECTED);
+	}
+	mutex_unlock(&ufq_ops_mutex);
+}
+
+static void ufq_watchdog_arm(void)
+{
+	unsigned int ms = READ_ONCE(watchdog_timeout_ms);
+
+	/* check twice per timeout, re-read the knob at least every second */
+	ms = ms ? clamp(ms / 2, 10U, 1000U) : 1000;
+	queue_delayed_work(system_unbound_wq, &ufq_watchdog_work,
+			   msecs_to_jiffies(ms));
+}
+
+static void ufq_watchdog_workfn(struct work_struct *work)
+{
+	unsigned int ms = READ_ONCE(watchdog_timeout_ms);
+	unsigned long timeout = msecs_to_jiffies(ms);
+	struct ufq_data *ufd;
+	char disk[DISK_NAME_LEN] = "";
+	unsigned long waited = 0;
+
+	if (ufq_state() != UFQ_ENABLED)
+		return;
+
+	if (ms) {
+		mutex_lock(&ufq_list_mutex);
+		list_for_each_entry(ufd, &ufq_queues, node) {
+			struct request *rq;
+
+			spin_lock(&ufd->lock);
+			rq = list_first_entry_or_null(&ufd->bpf_list,
+						      struct request,
+						      queuelist);
+			if (rq && time_after(jiffies,
+					     (unsigned long)rq->fifo_time +
+					     timeout)) {
+				waited = jiffies - (unsigned long)rq->fifo_time;
+				if (ufd->q->disk)
+					strscpy(disk, ufd->q->disk->disk_name);
+			}
+			spin_unlock(&ufd->lock);
+			if (waited)
+				break;
+		}
+		mutex_unlock(&ufq_list_mutex);
+	}
+
+	if (waited) {
+		ufq_eject(UFQ_EXIT_WATCHDOG,
+			  "watchdog: request on %s not dispatched for %u ms (timeout %u ms)",
+			  disk, jiffies_to_msecs(waited), ms);
+		return;
+	}
+	ufq_watchdog_arm();
+}
+
+/*
+ * A queue starts to use ufq (elevator init_sched, queue frozen): hand it to
+ * the BPF scheduler if one runs.
+ */
+void ufq_bpf_queue_init(struct ufq_data *ufd)
+{
+	struct ufq_iosched_ops *ops;
+	int ret = 0;
+
+	mutex_lock(&ufq_list_mutex);
+	list_add_tail(&ufd->node, &ufq_queues);
+	/* the state becomes UFQ_ENABLED only under ufq_list_mutex */
+	ops = ufq_state() == UFQ_ENABLED ? READ_ONCE(ufq_cur_ops) : NULL;
+	if (ops) {
+		if (ops->init_sched)
+			ret = ops->init_sched(ufd->q);
+		if (ret) {
+			ufq_eject(UFQ_EXIT_ERROR, "init_sched failed (%d) on %s",
+				  ret, ufd->q->disk ? ufd->q->disk->disk_name : "?");
+		} else {
+			ufd->bpf_inited = true;
+			spin_lock(&ufd->lock);
+			rcu_assign_pointer(ufd->ops, ops);
+			spin_unlock(&ufd->lock);
+		}
+	}
+	mutex_unlock(&ufq_list_mutex);
+}
+
+/*
+ * A queue stops using ufq (elevator exit_sched, queue frozen, so nothing is
+ * queued and no request of it can complete any more).
+ */
+void ufq_bpf_queue_exit(struct ufq_data *ufd)
+{
+	struct ufq_iosched_ops *ops;
+
+	mutex_lock(&ufq_list_mutex);
+	spin_lock(&ufd->lock);
+	ops = rcu_dereference_protected(ufd->ops, lockdep_is_held(&ufd->lock));
+	RCU_INIT_POINTER(ufd->ops, NULL);
+	ufq_return_bpf_requests(ufd);
+	spin_unlock(&ufd->lock);
+	if (ops && ufd->bpf_inited && ops->exit_sched)
+		ops->exit_sched(ufd->q);
+	ufd->bpf_inited = false;
+	list_del_init(&ufd->node);
+	mutex_unlock(&ufq_list_mutex);
+}
+
+/* A request dispatched by BPF completed; any context. */
+void ufq_bpf_finish(struct ufq_data *ufd, struct request *rq)
+{
+	struct ufq_iosched_ops *ops;
+
+	rcu_read_lock();
+	ops = rcu_dereference(ufd->ops);
+	if (ops && ops->finish_req && ufq_state() == UFQ_ENABLED)
+		ops->finish_req(rq);
+	rcu_read_unlock();
+}
+
+void ufq_bpf_show(struct ufq_data *ufd, struct seq_file *m)
+{
+	char reason[UFQ_EXIT_REASON_LEN];
+	char name[UFQ_OPS_NAME_LEN];
+	enum ufq_exit_kind kind;
+	enum ufq_state state;
+	unsigned long flags;
+	bool attached;
+
+	spin_lock_irqsave(&ufq_exit_lock, flags);
+	state = ufq_state_val;
+	kind = ufq_exit_kind_val;
+	strscpy(reason, ufq_exit_reason);
+	strscpy(name, ufq_sched_name);
+	spin_unlock_irqrestore(&ufq_exit_lock, flags);
+
+	rcu_read_lock();
+	attached = rcu_access_pointer(ufd->ops);
+	rcu_read_unlock();
+
+	seq_printf(m, "name %s\n", state == UFQ_DISABLED && !name[0] ?
+		   "none" : name);
+	seq_printf(m, "state %s\n", ufq_state_names[state]);
+	seq_printf(m, "queue_attached %d\n", attached);
+	seq_printf(m, "exit_kind %s\n", ufq_exit_names[kind]);
+	seq_printf(m, "exit_reason %s\n", reason);
+	seq_printf(m, "watchdog_timeout_ms %u\n",
+		   READ_ONCE(watchdog_timeout_ms));
+}
+
+static int ufq_ops_enable(struct ufq_iosched_ops *ops)
+{
+	struct ufq_data *ufd;
+	unsigned long flags;
+	int ret = 0;
+
+	mutex_lock(&ufq_ops_mutex);
+	if (ufq_cur_ops) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+
+	mutex_lock(&ufq_list_mutex);
+	spin_lock_irqsave(&ufq_exit_lock, flags);
+	WRITE_ONCE(ufq_state_val, UFQ_ENABLING);
+	ufq_exit_kind_val = UFQ_EXIT_NONE;
+	ufq_exit_reason[0] = '\0';
+	strscpy(ufq_sched_name, ops->name);
+	spin_unlock_irqrestore(&ufq_exit_lock, flags);
+
+	list_for_each_entry(ufd, &ufq_queues, node) {
+		if (ops->init_sched) {
+			ret = ops->init_sched(ufd->q);
+			if (ret)
+				break;
+		}
+		ufd->bpf_inited = true;
+		spin_lock(&ufd->lock);
+		rcu_assign_pointer(ufd->ops, ops);
+		spin_unlock(&ufd->lock);
+	}
+
+	if (ret) {
+		mutex_unlock(&ufq_list_mutex);
+		ufq_eject(UFQ_EXIT_ERROR, "init_sched failed (%d) on attach",
+			  ret);
+		ufq_disable_queues(ops);
+		ufq_set_state(UFQ_DISABLED);
+		goto out_unlock;
+	}
+
+	/*
+	 * Under ufq_list_mutex, so that a queue switching to ufq now either
+	 * was initialized above or sees UFQ_ENABLED in ufq_bpf_queue_init().
+	 */
+	WRITE_ONCE(ufq_cur_ops, ops);
+	spin_lock_irqsave(&ufq_exit_lock, flags);
+	/* an init_sched may have ejected already: the work disables it */
+	if (ufq_state_val == UFQ_ENABLING)
+		WRITE_ONCE(ufq_state_val, UFQ_ENABLED);
+	spin_unlock_irqrestore(&ufq_exit_lock, flags);
+
+	/* the queues got a new policy: kick them */
+	list_for_each_entry(ufd, &ufq_queues, node)
+		blk_mq_run_hw_queues(ufd->q, true);
+	mutex_unlock(&ufq_list_mutex);
+
+	ufq_watchdog_arm();
+	pr_info("ufq: BPF scheduler %s enabled\n", ops->name);
+out_unlock:
+	mutex_unlock(&ufq_ops_mutex);
+	return ret;
+}
+
+static void ufq_ops_disable(struct ufq_iosched_ops *ops)
+{
+	unsigned long flags;
+
+	mutex_lock(&ufq_ops_mutex);
+	if (ufq_cur_ops != ops) {
+		mutex_unlock(&ufq_ops_mutex);
+		return;
+	}
+
+	spin_lock_irqsave(&ufq_exit_lock, flags);
+	if (ufq_state_val == UFQ_ENABLED) {
+		ufq_exit_kind_val = UFQ_EXIT_UNREG;
+		strscpy(ufq_exit_reason, "detached by user space");
+	}
+	if (ufq_state_val != UFQ_EJECTED)
+		WRITE_ONCE(ufq_state_val, UFQ_DISABLING);
+	spin_unlock_irqrestore(&ufq_exit_lock, flags);
+
+	cancel_delayed_work_sync(&ufq_watchdog_work);
+	if (ufq_state() == UFQ_DISABLING)
+		ufq_disable_queues(ops);
+
+	WRITE_ONCE(ufq_cur_ops, NULL);
+	ufq_set_state(UFQ_DISABLED);
+	mutex_unlock(&ufq_ops_mutex);
+	pr_info("ufq: BPF scheduler %s disabled\n", ops->name);
+}
+
+/* struct_ops plumbing */
+
+static int ufq_bpf_reg(void *kdata, struct bpf_link *link)
+{
+	return ufq_ops_enable(kdata);
+}
+
+static void ufq_bpf_unreg(void *kdata, struct bpf_link *link)
+{
+	ufq_ops_disable(kdata);
+}
+
+static int ufq_bpf_update(void *kdata, void *old_kdata, struct bpf_link *link)
+{
+	/* replacing a running scheduler is not supported: detach first */
+	return -EOPNOTSUPP;
+}
+
+static int ufq_bpf_validate(void *kdata)
+{
+	struct ufq_iosched_ops *ops = kdata;
+
+	/* a scheduler takes requests and gives them back */
+	if (!ops->insert_req || !ops->dispatch_req)
+		return -EINVAL;
+	return 0;
+}
+
+static int ufq_bpf_init(struct btf *btf)
+{
+	return 0;
+}
+
+static int ufq_bpf_init_member(const struct btf_type *t,
+			       const struct btf_member *member,
+			       void *kdata, const void *udata)
+{
+	const struct ufq_iosched_ops *uops = udata;
+	struct ufq_iosched_ops *ops = kdata;
+	u32 moff = __btf_member_bit_offset(t, member) / 8;
+	int ret;
+
+	switch (moff) {
+	case offsetof(struct ufq_iosched_ops, name):
+		ret = bpf_obj_name_cpy(ops->name, uops->name,
+				       sizeof(ops->name));
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			return -EINVAL;
+		return 1;
+	}
+	return 0;
+}
+
+static int ufq_bpf_check_member(const struct btf_type *t,
+				const struct btf_member *member,
+				const struct bpf_prog *prog)
+{
+	u32 moff = __btf_member_bit_offset(t, member) / 8;
+
+	switch (moff) {
+	case offsetof(struct ufq_iosched_ops, init_sched):
+	case offsetof(struct ufq_iosched_ops, exit_sched):
+		break;
+	default:
+		/* everything else runs under a spinlock or in irq context */
+		if (prog->sleepable)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static bool ufq_bpf_is_valid_access(int off, int size,
+				    enum bpf_access_type type,
+				    const struct bpf_prog *prog,
+				    struct bpf_insn_access_aux *info)
+{
+	if (type != BPF_READ)
+		return false;
+	if (off < 0 || off >= sizeof(__u64) * MAX_BPF_FUNC_ARGS)
+		return false;
+	if (off % size != 0)
+		return false;
+	return btf_ctx_access(off, size, type, prog, info);
+}
+
+static const struct bpf_func_proto *
+ufq_bpf_get_func_proto(enum bpf_func_id func_id, const struct bpf_prog *prog)
+{
+	return bpf_base_func_proto(func_id, prog);
+}
+
+/* No btf_struct_access: the kernel objects are read only for BPF. */
+static const struct bpf_verifier_ops ufq_bpf_verifier_ops = {
+	.get_func_proto		= ufq_bpf_get_func_proto,
+	.is_valid_access	= ufq_bpf_is_valid_access,
+};
+
+static int ufq_stub_init_sched(struct request_queue *q)
+{
+	return 0;
+}
+
+static int ufq_stub_exit_sched(struct request_queue *q)
+{
+	return 0;
+}
+
+static int ufq_stub_insert_req(struct request_queue *q, struct request *rq,
+			       blk_insert_t flags)
+{
+	return 0;
+}
+
+static u64 ufq_stub_dispatch_req(struct request_queue *q)
+{
+	return 0;
+}
+
+static bool ufq_stub_has_req(struct request_queue *q, int rqs_count)
+{
+	return false;
+}
+
+static void ufq_stub_finish_req(struct request *rq)
+{
+}
+
+static void ufq_stub_merge_req(struct request_queue *q, struct request *rq)
+{
+}
+
+static void ufq_stub_merge_bio(struct request_queue *q, struct bio *bio,
+			       unsigned int nr_segs)
+{
+}
+
+static struct ufq_iosched_ops __bpf_ops_ufq_iosched_ops = {
+	.init_sched	= ufq_stub_init_sched,
+	.exit_sched	= ufq_stub_exit_sched,
+	.insert_req	= ufq_stub_insert_req,
+	.dispatch_req	= ufq_stub_dispatch_req,
+	.has_req	= ufq_stub_has_req,
+	.finish_req	= ufq_stub_finish_req,
+	.merge_req	= ufq_stub_merge_req,
+	.merge_bio	= ufq_stub_merge_bio,
+};
+
+static struct bpf_struct_ops bpf_ufq_iosched_ops = {
+	.verifier_ops	= &ufq_bpf_verifier_ops,
+	.reg		= ufq_bpf_reg,
+	.unreg		= ufq_bpf_unreg,
+	.update		= ufq_bpf_update,
+	.validate	= ufq_bpf_validate,
+	.init		= ufq_bpf_init,
+	.init_member	= ufq_bpf_init_member,
+	.check_member	= ufq_bpf_check_member,
+	.name		= "ufq_iosched_ops",
+	.owner		= THIS_MODULE,
+	.cfi_stubs	= &__bpf_ops_ufq_iosched_ops,
+};
+
+static int __init ufq_bpfops_init(void)
+{
+	int ret;
+
+	ret = register_bpf_struct_ops(&bpf_ufq_iosched_ops, ufq_iosched_ops);
+	if (ret)
+		pr_err("ufq: failed to register struct_ops (%d)\n", ret);
+	return ret;
+}
+late_initcall(ufq_bpfops_init);

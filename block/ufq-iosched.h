@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * UFQ (User-programmable Flexible Queueing) I/O scheduler: a blk-mq
+ * elevator whose dispatch policy may be supplied by a BPF struct_ops
+ * program (struct ufq_iosched_ops).  See Documentation/block/ufq-iosched.rst.
+ */
+#ifndef _BLOCK_UFQ_IOSCHED_H
+#define _BLOCK_UFQ_IOSCHED_H
+
+#include <linux/blkdev.h>
+#include <linux/blk-mq.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+#define UFQ_OPS_NAME_LEN	16
+#define UFQ_EXIT_REASON_LEN	128
+
+/**
+ * struct ufq_iosched_ops - BPF scheduling policy for UFQ
+ *
+ * Requests are named by a 64-bit request id (see bpf_request_id()).  The
+ * kernel keeps every request it hands to the BPF scheduler on its own
+ * per-queue list; the BPF scheduler only orders ids, so it never has to
+ * own a reference to a request and the kernel can take all requests back
+ * at any time (detach, eject, watchdog).
+ *
+ * @init_sched: a UFQ queue starts to use this scheduler, either when the
+ *	scheduler is attached or when ufq is selected for a queue while the
+ *	scheduler is attached.  A non-zero return fails the attach (or ejects
+ *	the scheduler when the queue comes later).  May sleep.
+ * @exit_sched: the queue stops using this scheduler.  All ids of the queue
+ *	are invalid from now on.  May sleep.
+ * @insert_req: a request enters the scheduler.  Return 0 if the scheduler
+ *	took it; it then has to return its id from @dispatch_req later.  On a
+ *	non-zero return the kernel keeps the request and dispatches it itself.
+ * @dispatch_req: return the id of the next request to dispatch, or 0 if
+ *	there is none to dispatch now.  An id the kernel does not know (not
+ *	owned by the scheduler in this queue) ejects the scheduler.
+ * @has_req: called before @dispatch_req with the number of requests the
+ *	scheduler owns in the queue; returning false skips @dispatch_req.
+ * @finish_req: a request that @dispatch_req returned has completed.  May
+ *	be called in any context, including hard interrupt context.
+ * @merge_req: a new request could be merged into one the scheduler owns
+ *	instead of being inserted; use bpf_request_try_merge().
+ * @merge_bio: a bio could be merged into one of the scheduler's requests;
+ *	use bpf_request_bio_try_merge().
+ * @name: name of the scheduler, shown in debugfs.
+ */
+struct ufq_iosched_ops {
+	int (*init_sched)(struct request_queue *q);
+	int (*exit_sched)(struct request_queue *q);
+	int (*insert_req)(struct request_queue *q, struct request *rq,
+			  blk_insert_t flags);
+	u64 (*dispatch_req)(struct request_queue *q);
+	bool (*has_req)(struct request_queue *q, int rqs_count);
+	void (*finish_req)(struct request *rq);
+	void (*merge_req)(struct request_queue *q, struct request *rq);
+	void (*merge_bio)(struct request_queue *q, struct bio *bio,
+			  unsigned int nr_segs);
+	char name[UFQ_OPS_NAME_LEN];
+};
+
+/* Where a request is, kept in rq->elv.priv[0]; rq->elv.priv[1] has data. */
+enum ufq_rq_state {
+	UFQ_RQ_NONE = 0,	/* not (or no longer) in UFQ */
+	UFQ_RQ_FIFO,		/* on ufd->fifo, owned by the kernel */
+	UFQ_RQ_BPF,		/* on ufd->bpf_list, priv[1] is its id */
+	UFQ_RQ_DISPATCHED,	/* dispatched by the kernel, priv[1] sectors */
+	UFQ_RQ_DISPATCHED_BPF,	/* dispatched by BPF, priv[1] sectors */
+	UFQ_RQ_MERGED,		/* merged into another request */
+};
+
+struct ufq_stats {
+	u64 inserted;
+	u64 inserted_sectors;
+	u64 dispatched;
+	u64 dispatched_sectors;
+	u64 bpf_dispatched;
+	u64 rq_merged;
+	u64 rq_merged_sectors;
+	u64 bio_merged;
+	u64 bio_merged_sectors;
+	u64 insert_errors;
+	atomic64_t finished;
+	atomic64_t finished_sectors;
+};
+
+/* One per request_queue using ufq: a global view of the queue. */
+struct ufq_data {
+	struct request_queue *q;
+	/* protects the lists, counters, stats and BPF callbacks */
+	spinlock_t lock;
+	/* Requests the kernel dispatches itself, before asking BPF. */
+	struct list_head fifo;
+	/* Requests owned by the BPF scheduler, in insertion order. */
+	struct list_head bpf_list;
+	unsigned int nr_fifo;
+	unsigned int nr_bpf;
+	u32 id_seq;
+
+	/* Attached BPF scheduler; written under lock, read under lock or RCU */
+	struct ufq_iosched_ops __rcu *ops;
+	bool bpf_inited;	/* BPF init_sched() succeeded, under list mutex */
+
+	/* Arguments of the merge callback running under lock, for kfuncs */
+	struct bio *merge_bio;
+	struct request *merge_rq;
+	bool merge_done;
+
+	struct list_head node;	/* on ufq_queues */
+	struct ufq_stats stats;
+};
+
+static inline enum ufq_rq_state ufq_rq_state(struct request *rq)
+{
+	return (enum ufq_rq_state)(unsigned long)READ_ONCE(rq->elv.priv[0]);
+}
+
+static inline void ufq_rq_set_state(struct request *rq,
+				    enum ufq_rq_state state, unsigned long data)
+{
+	WRITE_ONCE(rq->elv.priv[1], (void *)data);
+	WRITE_ONCE(rq->elv.priv[0], (void *)(unsigned long)state);
+}
+
+static inline unsigned long ufq_rq_data(struct request *rq)
+{
+	return (unsigned long)READ_ONCE(rq->elv.priv[1]);
+}
+
+/* ufq-iosched.c */
+struct ufq_data *ufq_queue_data(struct request_queue *q);
+struct request *ufq_lookup_request(struct ufq_data *ufd, u64 id);
+void ufq_account_merged(struct ufq_data *ufd, struct request *rq);
+void ufq_return_bpf_requests(struct ufq_data *ufd);
+
+/* ufq-bpfops.c */
+enum ufq_exit_kind {
+	UFQ_EXIT_NONE,
+	UFQ_EXIT_UNREG,		/* detached by user space */
+	UFQ_EXIT_BPF,		/* bpf_ufq_eject() */
+	UFQ_EXIT_WATCHDOG,	/* a request waited too long */
+	UFQ_EXIT_ERROR,		/* the scheduler broke the interface */
+};
+
+struct ufq_iosched_ops *ufq_active_ops(struct ufq_data *ufd);
+void ufq_bpf_queue_init(struct ufq_data *ufd);
+void ufq_bpf_queue_exit(struct ufq_data *ufd);
+void ufq_bpf_finish(struct ufq_data *ufd, struct request *rq);
+__printf(2, 3) bool ufq_eject(enum ufq_exit_kind kind, const char *fmt, ...);
+void ufq_bpf_show(struct ufq_data *ufd, struct seq_file *m);
+
+#endif /* _BLOCK_UFQ_IOSCHED_H */

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UFQ I/O scheduler: kfuncs for ufq_iosched_ops programs.
+ */
+#include <linux/bpf.h>
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+#include <linux/blkdev.h>
+#include <linux/bio.h>
+
+#include "elevator.h"
+#include "blk.h"
+#include "blk-mq.h"
+#include "ufq-iosched.h"
+
+__bpf_kfunc_start_defs();
+
+/**
+ * bpf_request_id - the id of a request owned by the BPF scheduler
+ * @rq: request passed to insert_req
+ *
+ * Returns the id under which @rq can be dispatched (returned from
+ * dispatch_req) or merged into (bpf_request_bio_try_merge(),
+ * bpf_request_try_merge()), or 0 if @rq is not owned by the scheduler.
+ */
+__bpf_kfunc u64 bpf_request_id(struct request *rq)
+{
+	if (ufq_rq_state(rq) != UFQ_RQ_BPF)
+		return 0;
+	return ufq_rq_data(rq);
+}
+
+/**
+ * bpf_request_acquire - take a reference on a request
+ * @rq: trusted request
+ *
+ * The reference keeps the request (and its tag, and so the queue from
+ * freezing) until bpf_request_release().  A request kept as a kptr in a map
+ * is released when the map is freed.  Returns NULL if @rq is being freed.
+ */
+__bpf_kfunc struct request *bpf_request_acquire(struct request *rq)
+{
+	if (!req_ref_inc_not_zero(rq))
+		return NULL;
+	return rq;
+}
+
+/**
+ * bpf_request_release - drop a reference taken by bpf_request_acquire()
+ * @rq: referenced request
+ */
+__bpf_kfunc void bpf_request_release(struct request *rq)
+{
+	if (req_ref_put_and_test(rq))
+		__blk_mq_free_request(rq);
+}
+
+__bpf_kfunc void bpf_request_release_dtor(void *rq)
+{
+	bpf_request_release(rq);
+}
+
+CFI_NOSEAL(bpf_request_release_dtor);
+
+/**
+ * bpf_request_bio_try_merge - merge the bio of merge_bio into a request
+ * @rq_id: id of a request owned by the scheduler in the bio's queue
+ * @bio: the bio passed to the running merge_bio callback
+ * @nr_segs: the nr_segs passed to merge_bio
+ *
+ * May be called under the program's bpf_spin_lock (KF_SPIN_LOCK), only
+ * from merge_bio, at most once successfully per call.  Returns
+ * 2 (ELEVATOR_BACK_MERGE: the request now ends where the bio ended),
+ * 1 (ELEVATOR_FRONT_MERGE: the request now starts at the bio's sector,
+ * re-sort it), 3 (ELEVATOR_DISCARD_MERGE), 0 if the two cannot be merged,
+ * -ENOENT for an unknown id, -EINVAL outside merge_bio and -EALREADY if
+ * the bio is already merged.
+ */
+__bpf_kfunc int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio,
+					  u32 nr_segs)
+{
+	struct request_queue *q = bdev_get_queue(bio->bi_bdev);
+	struct ufq_data *ufd = ufq_queue_data(q);
+	unsigned int sectors = bio_sectors(bio);
+	enum elv_merge type;
+	struct request *rq;
+
+	if (!ufd || READ_ONCE(ufd->merge_bio) != bio)
+		return -EINVAL;
+	lockdep_assert_held(&ufd->lock);
+	if (ufd->merge_done)
+		return -EALREADY;
+	rq = ufq_lookup_request(ufd, rq_id);
+	if (!rq)
+		return -ENOENT;
+
+	if (!blk_rq_merge_ok(rq, bio))
+		return 0;
+	type = blk_try_merge(rq, bio);
+	if (type == ELEVATOR_NO_MERGE)
+		return 0;
+	if (blk_attempt_bio_merge(q, rq, bio, nr_segs, true) != BIO_MERGE_OK)
+		return 0;
+	if (type != ELEVATOR_DISCARD_MERGE)
+		elv_merged_request(q, rq, type);
+
+	ufd->merge_done = true;
+	ufd->stats.bio_merged++;
+	ufd->stats.bio_merged_sectors += sectors;
+	return type;
+}
+
+/**
+ * bpf_request_try_merge - merge the request of merge_req into another
+ * @rq_id: id of a request owned by the scheduler, in the same queue
+ * @next: the request passed to the running merge_req callback
+ *
+ * Appends @next to the request @rq_id if @next starts where it ends (a back
+ * merge); @next is then freed by the kernel and never inserted.  May be
+ * called under the program's bpf_spin_lock (KF_SPIN_LOCK), only from
+ * merge_req.  Returns 1 if merged, 0 if not, -ENOENT for an unknown id,
+ * -EINVAL outside merge_req and -EALREADY if @next is already merged.
+ */
+__bpf_kfunc int bpf_request_try_merge(u64 rq_id, struct request *next)
+{
+	struct request_queue *q = next->q;
+	struct ufq_data *ufd = ufq_queue_data(q);
+	struct request *rq;
+
+	if (!ufd || READ_ONCE(ufd->merge_rq) != next)
+		return -EINVAL;
+	lockdep_assert_held(&ufd->lock);
+	if (ufd->merge_done)
+		return -EALREADY;
+	rq = ufq_lookup_request(ufd, rq_id);
+	if (!rq)
+		return -ENOENT;
+	if (!blk_attempt_req_merge(q, rq, next))
+		return 0;
+
+	ufd->merge_done = true;
+	return 1;
+}
+
+/**
+ * bpf_ufq_eject - eject the running BPF scheduler
+ * @reason: why, shown in debugfs (sched) and the kernel log
+ * @reason__sz: size of @reason
+ *
+ * The kernel takes back every request and dispatches in FIFO order until
+ * the scheduler is detached.
+ */
+__bpf_kfunc void bpf_ufq_eject(const char *reason, u32 reason__sz)
+{
+	char buf[UFQ_EXIT_REASON_LEN];
+	u32 len = min_t(u32, reason__sz, sizeof(buf) - 1);
+
+	memcpy(buf, reason, len);
+	buf[len] = '\0';
+	ufq_eject(UFQ_EXIT_BPF, "%s", buf);
+}
+
+__bpf_kfunc_end_defs();
+
+BTF_KFUNCS_START(ufq_kfunc_ids)
+BTF_ID_FLAGS(func, bpf_request_id, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_request_acquire, KF_ACQUIRE | KF_RET_NULL | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_request_release, KF_RELEASE)
+BTF_ID_FLAGS(func, bpf_request_bio_try_merge, KF_TRUSTED_ARGS | KF_SPIN_LOCK)
+BTF_ID_FLAGS(func, bpf_request_try_merge, KF_TRUSTED_ARGS | KF_SPIN_LOCK)
+BTF_ID_FLAGS(func, bpf_ufq_eject)
+BTF_KFUNCS_END(ufq_kfunc_ids)
+
+BTF_ID_LIST(ufq_btf_ids)
+BTF_ID(struct, ufq_iosched_ops)
+BTF_ID(struct, request)
+BTF_ID(func, bpf_request_release_dtor)
+
+/* Only ufq_iosched_ops programs may call the UFQ kfuncs. */
+static int ufq_kfunc_filter(const struct bpf_prog *prog, u32 kfunc_id)
+{
+	if (!btf_id_set8_contains(&ufq_kfunc_ids, kfunc_id))
+		return 0;
+	if (prog->type == BPF_PROG_TYPE_STRUCT_OPS &&
+	    prog->aux->attach_btf && !btf_is_module(prog->aux->attach_btf) &&
+	    prog->aux->attach_btf_id == ufq_btf_ids[0])
+		return 0;
+	return -EACCES;
+}
+
+static const struct btf_kfunc_id_set ufq_kfunc_set = {
+	.owner	= THIS_MODULE,
+	.set	= &ufq_kfunc_ids,
+	.filter	= ufq_kfunc_filter,
+};
+
+static int __init ufq_kfunc_init(void)
+{
+	const struct btf_id_dtor_kfunc ufq_dtors[] = {
+		{
+			.btf_id		= ufq_btf_ids[1],
+			.kfunc_btf_id	= ufq_btf_ids[2],
+		},
+	};
+	int ret;
+
+	ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_STRUCT_OPS,
+					&ufq_kfunc_set);
+	ret = ret ?: register_btf_id_dtor_kfuncs(ufq_dtors,
+						  ARRAY_SIZE(ufq_dtors),
+						  THIS_MODULE);
+	if (ret)
+		pr_err("ufq: failed to register kfuncs (%d)\n", ret);
+	return ret;
+}
+late_initcall(ufq_kfunc_init);

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A minimal UFQ BPF scheduler for the selftests: a FIFO per queue, kept in
+ * a bpf_list under a bpf_spin_lock in a hash map keyed by q->id, with
+ * back merges of bios and requests into the last inserted request (the
+ * merge kfuncs are called under the lock, KF_SPIN_LOCK).
+ *
+ * The mode (set by the loader before load) makes it misbehave on purpose:
+ *   FIFO   a correct scheduler
+ *   STALL  takes requests and never dispatches them (the watchdog ejects it)
+ *   EJECT  ejects itself with bpf_ufq_eject() after eject_after dispatches
+ *   BADID  returns an id it does not own (the kernel ejects it)
+ *   KPTR   FIFO that also keeps a referenced request in a map (kptr)
+ *   RQMERGE FIFO that merges no bio, so that new requests get merged
+ */
+#include <vmlinux.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "ufq_fifo.h"
+
+char _license[] SEC("license") = "GPL";
+
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)((void *)(ptr) - __builtin_offsetof(type, member)))
+#endif
+
+#define __contains(name, node) \
+	__attribute__((btf_decl_tag("contains:" #name ":" #node)))
+
+extern void *bpf_obj_new_impl(__u64 local_type_id, void *meta) __ksym;
+#define bpf_obj_new(type) \
+	((type *)bpf_obj_new_impl(bpf_core_type_id_local(type), NULL))
+extern void bpf_obj_drop_impl(void *kptr, void *meta) __ksym;
+#define bpf_obj_drop(kptr) bpf_obj_drop_impl(kptr, NULL)
+extern int bpf_list_push_back_impl(struct bpf_list_head *head,
+				   struct bpf_list_node *node,
+				   void *meta, __u64 off) __ksym;
+#define bpf_list_push_back(head, node) \
+	bpf_list_push_back_impl(head, node, NULL, 0)
+extern struct bpf_list_node *bpf_list_pop_front(struct bpf_list_head *head) __ksym;
+
+/* UFQ kfuncs */
+extern u64 bpf_request_id(struct request *rq) __ksym;
+extern struct request *bpf_request_acquire(struct request *rq) __ksym;
+extern void bpf_request_release(struct request *rq) __ksym;
+extern int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio,
+				     u32 nr_segs) __ksym;
+extern int bpf_request_try_merge(u64 rq_id, struct request *next) __ksym;
+extern void bpf_ufq_eject(const char *reason, u32 reason__sz) __ksym;
+
+const volatile int mode = UFQ_TEST_FIFO;
+const volatile __u64 eject_after = 100;
+
+struct fifo_node {
+	struct bpf_list_node link;
+	u64 id;
+};
+
+struct qdata {
+	struct bpf_spin_lock lock;
+	struct bpf_list_head head __contains(fifo_node, link);
+	u64 last_id;	/* last inserted request, for back merges */
+	u64 last_end;	/* its end sector */
+	u64 queued;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, int);
+	__type(value, struct qdata);
+} queues SEC(".maps");
+
+struct stash {
+	struct request __kptr *rq;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, int);
+	__type(value, struct stash);
+} stashed SEC(".maps");
+
+struct ufq_test_counters counters;
+
+static struct qdata *lookup_q(struct request_queue *q)
+{
+	int key = q->id;
+
+	return bpf_map_lookup_elem(&queues, &key);
+}
+
+SEC("struct_ops/init_sched")
+int BPF_PROG(fifo_init_sched, struct request_queue *q)
+{
+	struct qdata zero = {};
+	int key = q->id;
+	int ret;
+
+	ret = bpf_map_update_elem(&queues, &key, &zero, BPF_NOEXIST);
+	if (ret)
+		return ret;
+	__sync_fetch_and_add(&counters.init_sched, 1);
+	return 0;
+}
+
+SEC("struct_ops/exit_sched")
+int BPF_PROG(fifo_exit_sched, struct request_queue *q)
+{
+	int key = q->id;
+
+	/* frees the nodes still on the list */
+	bpf_map_delete_elem(&queues, &key);
+	__sync_fetch_and_add(&counters.exit_sched, 1);
+	return 0;
+}
+
+SEC("struct_ops/insert_req")
+int BPF_PROG(fifo_insert_req, struct request_queue *q, struct request *rq,
+	     blk_insert_t flags)
+{
+	struct qdata *qd = lookup_q(q);
+	struct fifo_node *n;
+	struct request *ref;
+	u64 id = bpf_request_id(rq);
+
+	if (!qd || !id)
+		return -2; /* -ENOENT */
+
+	/* a reference for the length of the callback only */
+	ref = bpf_request_acquire(rq);
+	if (!ref)
+		return -2;
+	if (mode == UFQ_TEST_KPTR) {
+		int zero = 0;
+		struct stash *s = bpf_map_lookup_elem(&stashed, &zero);
+
+		if (s) {
+			ref = bpf_kptr_xchg(&s->rq, ref);
+			if (!ref)
+				__sync_fetch_and_add(&counters.stashed, 1);
+		}
+		if (ref)
+			bpf_request_release(ref);
+	} else {
+		bpf_request_release(ref);
+	}
+
+	n = bpf_obj_new(struct fifo_node);
+	if (!n)
+		return -12; /* -ENOMEM */
+	n->id = id;
+
+	bpf_spin_lock(&qd->lock);
+	bpf_list_push_back(&qd->head, &n->link);
+	qd->last_id = id;
+	qd->last_end = rq->__sector + (rq->__data_len >> 9);
+	qd->queued++;
+	bpf_spin_unlock(&qd->lock);
+
+	__sync_fetch_and_add(&counters.inserted, 1);
+	return 0;
+}
+
+SEC("struct_ops/dispatch_req")
+u64 BPF_PROG(fifo_dispatch_req, struct request_queue *q)
+{
+	struct qdata *qd = lookup_q(q);
+	struct bpf_list_node *ln;
+	struct fifo_node *n;
+	u64 id, nr;
+
+	if (!qd || mode == UFQ_TEST_STALL)
+		return 0;
+
+	if (mode == UFQ_TEST_BADID)
+		return 0x1234ffffULL;
+
+	bpf_spin_lock(&qd->lock);
+	ln = bpf_list_pop_front(&qd->head);
+	if (ln)
+		qd->queued--;
+	bpf_spin_unlock(&qd->lock);
+	if (!ln)
+		return 0;
+	n = container_of(ln, struct fifo_node, link);
+	id = n->id;
+	bpf_obj_drop(n);
+
+	nr = __sync_fetch_and_add(&counters.dispatched, 1) + 1;
+	if (mode == UFQ_TEST_EJECT && nr == eject_after) {
+		char reason[] = "ufq selftest: ejecting on purpose";
+
+		bpf_ufq_eject(reason, sizeof(reason));
+	}
+	return id;
+}
+
+SEC("struct_ops/has_req")
+bool BPF_PROG(fifo_has_req, struct request_queue *q, int rqs_count)
+{
+	__sync_fetch_and_add(&counters.has_req, 1);
+	return rqs_count > 0;
+}
+
+SEC("struct_ops/finish_req")
+void BPF_PROG(fifo_finish_req, struct request *rq)
+{
+	__sync_fetch_and_add(&counters.finished, 1);
+}
+
+SEC("struct_ops/merge_req")
+void BPF_PROG(fifo_merge_req, struct request_queue *q, struct request *rq)
+{
+	struct qdata *qd = lookup_q(q);
+	u64 sector = rq->__sector;
+	u64 end = sector + (rq->__data_len >> 9);
+	int ret = 0;
+
+	if (!qd)
+		return;
+	bpf_spin_lock(&qd->lock);
+	if (qd->last_id && qd->last_end == sector) {
+		ret = bpf_request_try_merge(qd->last_id, rq);
+		if (ret == 1)
+			qd->last_end = end;
+	}
+	bpf_spin_unlock(&qd->lock);
+	if (ret == 1)
+		__sync_fetch_and_add(&counters.rq_merged, 1);
+	else if (ret < 0 && ret != -2)
+		__sync_fetch_and_add(&counters.merge_errors, 1);
+}
+
+SEC("struct_ops/merge_bio")
+void BPF_PROG(fifo_merge_bio, struct request_queue *q, struct bio *bio,
+	      unsigned int nr_segs)
+{
+	struct qdata *qd = lookup_q(q);
+	u64 sector = bio->bi_iter.bi_sector;
+	u64 end = sector + (bio->bi_iter.bi_size >> 9);
+	int ret = 0;
+
+	if (!qd || mode == UFQ_TEST_RQMERGE)
+		return;
+	bpf_spin_lock(&qd->lock);
+	if (qd->last_id && qd->last_end == sector) {
+		ret = bpf_request_bio_try_merge(qd->last_id, bio, nr_segs);
+		if (ret == 2)	/* back merge */
+			qd->last_end = end;
+	}
+	bpf_spin_unlock(&qd->lock);
+	if (ret > 0)
+		__sync_fetch_and_add(&counters.bio_merged, 1);
+	else if (ret < 0 && ret != -2)
+		__sync_fetch_and_add(&counters.merge_errors, 1);
+}
+
+SEC(".struct_ops.link")
+struct ufq_iosched_ops fifo_ops = {
+	.init_sched	= (void *)fifo_init_sched,
+	.exit_sched	= (void *)fifo_exit_sched,
+	.insert_req	= (void *)fifo_insert_req,
+	.dispatch_req	= (void *)fifo_dispatch_req,
+	.has_req	= (void *)fifo_has_req,
+	.finish_req	= (void *)fifo_finish_req,
+	.merge_req	= (void *)fifo_merge_req,
+	.merge_bio	= (void *)fifo_merge_bio,
+	.name		= "ufq_test_fifo",
+};

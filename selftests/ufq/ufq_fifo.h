@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared between ufq_fifo.bpf.c and ufq_test.c */
+#ifndef UFQ_FIFO_H
+#define UFQ_FIFO_H
+
+enum ufq_test_mode {
+	UFQ_TEST_FIFO,
+	UFQ_TEST_STALL,
+	UFQ_TEST_EJECT,
+	UFQ_TEST_BADID,
+	UFQ_TEST_KPTR,
+	UFQ_TEST_RQMERGE,
+};
+
+struct ufq_test_counters {
+	unsigned long long init_sched;
+	unsigned long long exit_sched;
+	unsigned long long inserted;
+	unsigned long long dispatched;
+	unsigned long long finished;
+	unsigned long long has_req;
+	unsigned long long rq_merged;
+	unsigned long long bio_merged;
+	unsigned long long merge_errors;
+	unsigned long long stashed;
+};
+
+#endif

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loader for the UFQ selftest scheduler (ufq_fifo.bpf.c).
+ *
+ *   ufq_test MODE SECONDS [EJECT_AFTER]
+ *	attach the scheduler in MODE (fifo, stall, eject, badid, kptr,
+ *	rqmerge), print
+ *	"attached", keep it attached for SECONDS (0: until SIGINT/SIGTERM),
+ *	detach, and print the BPF side counters as "name value" lines.
+ *   ufq_test ebusy
+ *	attach one instance, check that a second attach fails with EBUSY,
+ *	detach, and check that the second one can attach now.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ufq_fifo.h"
+#include "ufq_fifo.skel.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static struct ufq_fifo *open_load(int mode, unsigned long long eject_after)
+{
+	struct ufq_fifo *skel;
+
+	skel = ufq_fifo__open();
+	if (!skel) {
+		fprintf(stderr, "open: %s\n", strerror(errno));
+		return NULL;
+	}
+	skel->rodata->mode = mode;
+	skel->rodata->eject_after = eject_after;
+	if (ufq_fifo__load(skel)) {
+		fprintf(stderr, "load: %s\n", strerror(errno));
+		ufq_fifo__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+static void print_counters(struct ufq_fifo *skel)
+{
+	struct ufq_test_counters *c = &skel->bss->counters;
+
+	printf("init_sched %llu\n", c->init_sched);
+	printf("exit_sched %llu\n", c->exit_sched);
+	printf("inserted %llu\n", c->inserted);
+	printf("dispatched %llu\n", c->dispatched);
+	printf("finished %llu\n", c->finished);
+	printf("has_req %llu\n", c->has_req);
+	printf("rq_merged %llu\n", c->rq_merged);
+	printf("bio_merged %llu\n", c->bio_merged);
+	printf("merge_errors %llu\n", c->merge_errors);
+	printf("stashed %llu\n", c->stashed);
+}
+
+static int ebusy(void)
+{
+	struct ufq_fifo *a, *b;
+	struct bpf_link *la, *lb;
+	int ret = 1;
+
+	a = open_load(UFQ_TEST_FIFO, 0);
+	b = open_load(UFQ_TEST_FIFO, 0);
+	if (!a || !b)
+		goto out;
+	la = bpf_map__attach_struct_ops(a->maps.fifo_ops);
+	if (!la) {
+		fprintf(stderr, "first attach: %s\n", strerror(errno));
+		goto out;
+	}
+	lb = bpf_map__attach_struct_ops(b->maps.fifo_ops);
+	if (lb) {
+		fprintf(stderr, "second attach succeeded\n");
+		bpf_link__destroy(lb);
+		bpf_link__destroy(la);
+		goto out;
+	}
+	printf("second attach: %s\n", strerror(errno));
+	if (errno != EBUSY) {
+		bpf_link__destroy(la);
+		goto out;
+	}
+	bpf_link__destroy(la);
+	lb = bpf_map__attach_struct_ops(b->maps.fifo_ops);
+	if (!lb) {
+		fprintf(stderr, "attach after detach: %s\n", strerror(errno));
+		goto out;
+	}
+	printf("attach after detach: ok\n");
+	bpf_link__destroy(lb);
+	ret = 0;
+out:
+	ufq_fifo__destroy(b);
+	ufq_fifo__destroy(a);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const char * const modes[] = {
+		[UFQ_TEST_FIFO] = "fifo", [UFQ_TEST_STALL] = "stall",
+		[UFQ_TEST_EJECT] = "eject", [UFQ_TEST_BADID] = "badid",
+		[UFQ_TEST_KPTR] = "kptr", [UFQ_TEST_RQMERGE] = "rqmerge",
+	};
+	unsigned long long eject_after = 100;
+	struct ufq_fifo *skel;
+	struct bpf_link *link;
+	struct timespec start, now;
+	int mode = -1, seconds, i;
+
+	libbpf_set_print(libbpf_print);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (argc == 2 && !strcmp(argv[1], "ebusy"))
+		return ebusy();
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s MODE SECONDS [EJECT_AFTER] | ebusy\n",
+			argv[0]);
+		return 2;
+	}
+	for (i = 0; i < (int)(sizeof(modes) / sizeof(modes[0])); i++)
+		if (!strcmp(argv[1], modes[i]))
+			mode = i;
+	if (mode < 0) {
+		fprintf(stderr, "unknown mode %s\n", argv[1]);
+		return 2;
+	}
+	seconds = atoi(argv[2]);
+	if (argc > 3)
+		eject_after = strtoull(argv[3], NULL, 0);
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	skel = open_load(mode, eject_after);
+	if (!skel)
+		return 1;
+	link = bpf_map__attach_struct_ops(skel->maps.fifo_ops);
+	if (!link) {
+		fprintf(stderr, "attach: %s\n", strerror(errno));
+		ufq_fifo__destroy(skel);
+		return 1;
+	}
+	printf("attached %s\n", modes[mode]);
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (!stop) {
+		usleep(20000);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (seconds && now.tv_sec - start.tv_sec >= seconds)
+			break;
+	}
+
+	bpf_link__destroy(link);
+	printf("detached\n");
+	print_counters(skel);
+	ufq_fifo__destroy(skel);
+	return 0;
+}
