@@ -10,7 +10,7 @@
  * bpf_io_uring_get_region() and submits with bpf_io_uring_submit_sqes().
  *
  * The ops leave the ring when the link goes away or the ring is freed,
- * whichever comes first.  ->bpf_ops and ->loop_step of a ring are written
+ * whichever comes first; the map can be linked again once its link went.  ->bpf_ops and ->loop_step of a ring are written
  * with both io_bpf_ops_lock and the ring's ->uring_lock held, and ->priv of
  * the ops with io_bpf_ops_lock held.
  */
@@ -35,6 +35,13 @@
 
 static DEFINE_MUTEX(io_bpf_ops_lock);
 static const struct btf_type *iou_loop_params_type;
+
+/*
+ * ->priv of ops whose ring was freed while they were attached: the ops stay
+ * taken until their link goes, so that unregistering that link cannot eject
+ * ops attached again elsewhere through a new link of the same map.
+ */
+#define IO_BPF_OPS_ORPHANED	((void *)-1L)
 
 __bpf_kfunc_start_defs();
 
@@ -224,14 +231,14 @@ static int io_install_bpf(struct io_ring_ctx *ctx, struct io_uring_bpf_ops *ops)
 	return 0;
 }
 
-static void io_eject_bpf(struct io_ring_ctx *ctx)
+static void io_eject_bpf(struct io_ring_ctx *ctx, void *priv)
 {
 	struct io_uring_bpf_ops *ops = ctx->bpf_ops;
 
 	lockdep_assert_held(&io_bpf_ops_lock);
 	lockdep_assert_held(&ctx->uring_lock);
 
-	ops->priv = NULL;
+	ops->priv = priv;
 	ctx->bpf_ops = NULL;
 	WRITE_ONCE(ctx->loop_step, NULL);
 	/* a loop sleeping for CQEs ends now rather than at the next CQE */
@@ -255,7 +262,7 @@ static int bpf_io_reg(void *kdata, struct bpf_link *link)
 
 	mutex_lock(&io_bpf_ops_lock);
 	if (ops->priv) {
-		/* the same map linked again, maybe to another ring */
+		/* the map is linked already, maybe to another ring */
 		ret = -EBUSY;
 	} else {
 		mutex_lock(&ctx->uring_lock);
@@ -274,15 +281,17 @@ static void bpf_io_unreg(void *kdata, struct bpf_link *link)
 	struct io_ring_ctx *ctx;
 
 	/*
-	 * ->priv is cleared by whoever ejects the ops first, here or in
-	 * io_unregister_bpf_ops() when the ring is freed, which waits for
-	 * io_bpf_ops_lock and so for us to be done with the ring.
+	 * Whoever comes first ejects the ops: this, or io_unregister_bpf_ops()
+	 * when the ring is freed, which waits for io_bpf_ops_lock and so for
+	 * us to be done with the ring.
 	 */
 	mutex_lock(&io_bpf_ops_lock);
 	ctx = ops->priv;
-	if (ctx) {
+	if (ctx == IO_BPF_OPS_ORPHANED) {
+		ops->priv = NULL;
+	} else if (ctx) {
 		mutex_lock(&ctx->uring_lock);
-		io_eject_bpf(ctx);
+		io_eject_bpf(ctx, NULL);
 		mutex_unlock(&ctx->uring_lock);
 	}
 	mutex_unlock(&io_bpf_ops_lock);
@@ -294,7 +303,7 @@ void io_unregister_bpf_ops(struct io_ring_ctx *ctx)
 	mutex_lock(&io_bpf_ops_lock);
 	if (ctx->bpf_ops) {
 		mutex_lock(&ctx->uring_lock);
-		io_eject_bpf(ctx);
+		io_eject_bpf(ctx, IO_BPF_OPS_ORPHANED);
 		mutex_unlock(&ctx->uring_lock);
 	}
 	mutex_unlock(&io_bpf_ops_lock);
