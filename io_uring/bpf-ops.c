@@ -10,9 +10,10 @@
  * bpf_io_uring_get_region() and submits with bpf_io_uring_submit_sqes().
  *
  * The ops leave the ring when the link goes away or the ring is freed,
- * whichever comes first; the map can be linked again once its link went.  ->bpf_ops and ->loop_step of a ring are written
- * with both io_bpf_ops_lock and the ring's ->uring_lock held, and ->priv of
- * the ops with io_bpf_ops_lock held.
+ * whichever comes first; the map can be linked again once its link went.
+ * ->bpf_ops and ->loop_step of a ring are written with both io_bpf_ops_lock
+ * and the ring's ->uring_lock held, ->priv of the ops with io_bpf_ops_lock
+ * held.
  */
 #include <linux/kernel.h>
 #include <linux/errno.h>

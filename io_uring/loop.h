@@ -26,6 +26,7 @@ enum {
 #ifdef CONFIG_IO_URING_BPF
 static inline bool io_has_loop_ops(struct io_ring_ctx *ctx)
 {
+	/* a hint: io_run_loop() checks again with ->uring_lock held */
 	return data_race(ctx->loop_step);
 }
 
