@@ -151,17 +151,15 @@ static int bpf_io_btf_struct_access(struct bpf_verifier_log *log,
 {
 	const struct btf_type *t = btf_type_by_id(reg->btf, reg->btf_id);
 
-	if (t != iou_loop_params_type) {
-		bpf_log(log, "only read is supported\n");
-		return -EACCES;
-	}
-	if (off < offsetof(struct iou_loop_params, cq_wait_idx) ||
-	    off + size > offsetofend(struct iou_loop_params, cq_wait_idx)) {
-		bpf_log(log, "no write support to iou_loop_params at off %d size %d\n",
-			off, size);
-		return -EACCES;
-	}
-	return 0;
+	if (t == iou_loop_params_type &&
+	    off >= offsetof(struct iou_loop_params, cq_wait_idx) &&
+	    off + size <= offsetofend(struct iou_loop_params, cq_wait_idx))
+		return 0;
+
+	bpf_log(log,
+		"%s: off %d size %d: only iou_loop_params->cq_wait_idx is writable\n",
+		btf_name_by_offset(reg->btf, t->name_off), off, size);
+	return -EACCES;
 }
 
 static const struct bpf_verifier_ops bpf_io_verifier_ops = {

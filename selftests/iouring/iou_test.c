@@ -28,8 +28,10 @@
 #include "misc.skel.h"
 #include "ovf.skel.h"
 #include "bad_write.skel.h"
+#include "bad_write2.skel.h"
 #include "no_step.skel.h"
 #include "sleepless.skel.h"
+#include "foreign.skel.h"
 
 #define KSFT_PASS	0
 #define KSFT_FAIL	1
@@ -530,26 +532,54 @@ static int t_attach_no_loop_step(void)
 	return KSFT_PASS;
 }
 
+static char verifier_log[1 << 20];
+
+/* Load a skeleton that must fail, and find @expect in the verifier log */
+#define LOAD_MUST_FAIL(name, expect) ({					\
+	LIBBPF_OPTS(bpf_object_open_opts, opts,				\
+		    .kernel_log_buf = verifier_log,				\
+		    .kernel_log_size = sizeof(verifier_log),			\
+		    .kernel_log_level = 1);					\
+	struct name *__skel = name##__open_opts(&opts);			\
+	int __ret = KSFT_PASS;						\
+									\
+	verifier_log[0] = 0;						\
+	libbpf_quiet = true;						\
+	if (!__skel) {							\
+		printf("cannot open %s\n", #name);			\
+		__ret = KSFT_FAIL;					\
+	} else if (!name##__load(__skel)) {				\
+		printf("%s loaded\n", #name);				\
+		__ret = KSFT_FAIL;					\
+	} else if (!strstr(verifier_log, expect)) {			\
+		printf("%s: no \"%s\" in the verifier log:\n%s\n",	\
+		       #name, expect, verifier_log);			\
+		__ret = KSFT_FAIL;					\
+	}								\
+	libbpf_quiet = false;						\
+	name##__destroy(__skel);					\
+	__ret;								\
+})
+
 static int t_verifier_bad_write(void)
 {
-	struct bad_write *skel;
+	const char *msg = "only iou_loop_params->cq_wait_idx is writable";
 
-	libbpf_quiet = true;
-	skel = bad_write__open_and_load();
-	libbpf_quiet = false;
-	CHECK(!skel, "a program writing ctx->cq_entries loaded");
-	return KSFT_PASS;
+	/* ring->cq_entries */
+	if (LOAD_MUST_FAIL(bad_write, msg))
+		return KSFT_FAIL;
+	/* past params->cq_wait_idx */
+	return LOAD_MUST_FAIL(bad_write2, msg);
 }
 
 static int t_verifier_sleepable_kfunc(void)
 {
-	struct sleepless *skel;
+	return LOAD_MUST_FAIL(sleepless, "program must be sleepable to call sleepable kfunc bpf_io_uring_submit_sqes");
+}
 
-	libbpf_quiet = true;
-	skel = sleepless__open_and_load();
-	libbpf_quiet = false;
-	CHECK(!skel, "a non-sleepable program calling bpf_io_uring_submit_sqes() loaded");
-	return KSFT_PASS;
+static int t_verifier_foreign_struct_ops(void)
+{
+	return LOAD_MUST_FAIL(foreign, "calling kernel function bpf_io_uring_get_region is not allowed");
 }
 
 static int t_loop_bad_return(void)
@@ -1223,6 +1253,7 @@ static const struct test_case cases[] = {
 	{ "attach_refuse_no_loop_step", t_attach_no_loop_step, true },
 	{ "verifier_refuse_write", t_verifier_bad_write, true },
 	{ "verifier_refuse_sleepable_kfunc", t_verifier_sleepable_kfunc, true },
+	{ "verifier_refuse_foreign_struct_ops", t_verifier_foreign_struct_ops, true },
 	{ "loop_bad_return_einval", t_loop_bad_return, true },
 	{ "loop_signal_eintr", t_loop_eintr, true },
 	{ "loop_detach_while_running", t_loop_detach_running, true },
