@@ -80,7 +80,7 @@ def reduce_iou_nops(shared: Path) -> list[BenchRow]:
         nops = res["nops"]
         runs.setdefault(res["variant"], []).append(res["nops"] / res["seconds"])
     rows = []
-    for variant in ("link2", "qd1", "bpf"):
+    for variant in ("link2", "qd1", "bpf", "bpf_empty", "bpf_empty_ns", "bpf_regions"):
         rates = sorted(runs.get(variant, []))
         if rates:
             rows.append(BenchRow(group=f"{nops} NOPs", variant=variant,
@@ -95,7 +95,8 @@ BENCHMARKS: dict[str, Benchmark] = {
         script="bench/fio_sched.sh", baseline="none", reduce=reduce_fio_sched),
     "iou_nops": Benchmark(
         name="iou_nops",
-        description="sequential NOPs: 2-NOP links per syscall, QD1 per syscall, BPF loop",
+        description="sequential NOPs: 2-NOP links per syscall, QD1 per syscall, BPF loop"
+                    " (bpf_empty/bpf_regions: loop steps without NOPs)",
         script="bench/iou_nops.sh", baseline="link2", reduce=reduce_iou_nops,
         timeout=900),
 }

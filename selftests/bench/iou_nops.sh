@@ -17,7 +17,7 @@ mkdir -p "$OUT"
 
 rc=0
 for run in $(seq 1 "$REPS"); do
-	for variant in link2 qd1 bpf; do
+	for variant in link2 qd1 bpf bpf_empty bpf_empty_ns bpf_regions; do
 		echo "bench: iou_nops $variant run $run"
 		"$BENCH" "$variant" "$NOPS" > "$OUT/${variant}_${run}.json" ||
 			{ echo "iou_bench $variant failed"; rc=1; }

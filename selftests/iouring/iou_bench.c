@@ -7,6 +7,10 @@
  *   qd1    one NOP per io_uring_enter(2), submit and wait
  *   bpf    the BPF event loop (nops_ops, QD 1): one io_uring_enter(2)
  *
+ * and, to see what a loop step costs, steps of the BPF loop that do nothing
+ * (bpf_empty, bpf_empty_ns from a non-sleepable program) or only look up
+ * the three regions (bpf_regions).
+ *
  *   iou_bench VARIANT NR_NOPS   prints {"variant": ..., "nops": N, "seconds": S}
  */
 #define _GNU_SOURCE
@@ -89,7 +93,8 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s link2|qd1|bpf NR_NOPS\n", argv[0]);
+		fprintf(stderr, "usage: %s link2|qd1|bpf|bpf_empty|bpf_empty_ns|bpf_regions NR\n",
+			argv[0]);
 		return 1;
 	}
 	variant = argv[1];
@@ -99,7 +104,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "setup: %d\n", ret);
 		return 1;
 	}
-	if (!strcmp(variant, "bpf")) {
+	if (!strncmp(variant, "bpf", 3)) {
 		p = iou_alloc_region(4096);
 		if (!p || iou_register_region(&r, p, 4096, &rd))
 			return 1;
@@ -110,9 +115,19 @@ int main(int argc, char **argv)
 			return 1;
 		skel->struct_ops.nops_ops->ring_fd = r.fd;
 		skel->struct_ops.queued_ops->ring_fd = r.fd;
+	skel->struct_ops.empty_ops->ring_fd = r.fd;
+	skel->struct_ops.empty_ns_ops->ring_fd = r.fd;
+	skel->struct_ops.regions_ops->ring_fd = r.fd;
 		if (nops__load(skel))
 			return 1;
-		link = bpf_map__attach_struct_ops(skel->maps.nops_ops);
+		skel->bss->empty_left = nr;
+		link = bpf_map__attach_struct_ops(!strcmp(variant, "bpf_empty") ?
+						  skel->maps.empty_ops :
+						  !strcmp(variant, "bpf_empty_ns") ?
+						  skel->maps.empty_ns_ops :
+						  !strcmp(variant, "bpf_regions") ?
+						  skel->maps.regions_ops :
+						  skel->maps.nops_ops);
 		if (!link) {
 			fprintf(stderr, "attach: %d\n", -errno);
 			return 1;
@@ -127,6 +142,10 @@ int main(int argc, char **argv)
 	} else if (!strcmp(variant, "bpf")) {
 		ret = iou_enter(r.fd, 0, 0, 0);
 		if (!ret && (p->error || p->completed != nr || p->bad_cqes))
+			ret = -1;
+	} else if (!strncmp(variant, "bpf_", 4)) {
+		ret = iou_enter(r.fd, 0, 0, 0);
+		if (!ret && skel->bss->empty_left)
 			ret = -1;
 	} else {
 		fprintf(stderr, "unknown variant %s\n", variant);

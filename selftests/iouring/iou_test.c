@@ -911,6 +911,9 @@ static int nops_run(uint64_t nr, unsigned int qd)
 	CHECK(skel, "open");
 	skel->struct_ops.nops_ops->ring_fd = r.fd;
 	skel->struct_ops.queued_ops->ring_fd = r.fd;
+	skel->struct_ops.empty_ops->ring_fd = r.fd;
+	skel->struct_ops.empty_ns_ops->ring_fd = r.fd;
+	skel->struct_ops.regions_ops->ring_fd = r.fd;
 	CHECK(!nops__load(skel), "load");
 	link = attach_expect(skel->maps.nops_ops, 0);
 	CHECK(link, "attach: %d", -errno);
@@ -984,6 +987,9 @@ static int queued_run(unsigned int nr, unsigned int qd, bool timeouts)
 	CHECK(skel, "open");
 	skel->struct_ops.nops_ops->ring_fd = r.fd;
 	skel->struct_ops.queued_ops->ring_fd = r.fd;
+	skel->struct_ops.empty_ops->ring_fd = r.fd;
+	skel->struct_ops.empty_ns_ops->ring_fd = r.fd;
+	skel->struct_ops.regions_ops->ring_fd = r.fd;
 	CHECK(!nops__load(skel), "load");
 	link = attach_expect(skel->maps.queued_ops, 0);
 	CHECK(link, "attach: %d", -errno);

@@ -149,3 +149,53 @@ SEC(".struct_ops.link")
 struct io_uring_bpf_ops queued_ops = {
 	.loop_step = (void *)queued_step,
 };
+
+/* Cost of the loop itself: steps that do nothing, and steps that only look up regions */
+__u64 empty_left;
+
+SEC("struct_ops.s/empty_step")
+int BPF_PROG(empty_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
+{
+	if (!empty_left)
+		return IOU_LOOP_STOP;
+	empty_left--;
+	return IOU_LOOP_CONTINUE;
+}
+
+/* the same, not sleepable: without the sleepable trampoline's RCU tasks trace */
+SEC("struct_ops/empty_ns_step")
+int BPF_PROG(empty_ns_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
+{
+	if (!empty_left)
+		return IOU_LOOP_STOP;
+	empty_left--;
+	return IOU_LOOP_CONTINUE;
+}
+
+SEC("struct_ops.s/regions_step")
+int BPF_PROG(regions_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
+{
+	if (!bpf_io_uring_get_region(ring, IOU_REGION_MEM, 8) ||
+	    !bpf_io_uring_get_region(ring, IOU_REGION_CQ, NOPS_CQ_SIZE) ||
+	    !bpf_io_uring_get_region(ring, IOU_REGION_SQ, NOPS_SQ_SIZE))
+		return -1;
+	if (!empty_left)
+		return IOU_LOOP_STOP;
+	empty_left--;
+	return IOU_LOOP_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct io_uring_bpf_ops empty_ops = {
+	.loop_step = (void *)empty_step,
+};
+
+SEC(".struct_ops.link")
+struct io_uring_bpf_ops empty_ns_ops = {
+	.loop_step = (void *)empty_ns_step,
+};
+
+SEC(".struct_ops.link")
+struct io_uring_bpf_ops regions_ops = {
+	.loop_step = (void *)regions_step,
+};
