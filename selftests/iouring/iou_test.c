@@ -17,6 +17,7 @@
 #include <time.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -714,6 +715,49 @@ static int t_loop_close_ring_running(void)
 	return run_waiting_loop(HELP_CLOSE_DETACH, -ECANCELED);
 }
 
+/* A task killed while its loop sleeps: the syscall ends, exit tears down */
+static int t_loop_killed(void)
+{
+	int status, i, pipefd[2];
+	char c = 0;
+	pid_t pid;
+
+	CHECK(!pipe(pipefd), "pipe");
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (!pid) {
+		struct bpf_link *link;
+		struct iou_ring r;
+		struct misc *skel;
+
+		close(pipefd[0]);
+		if (loop_ring(&r, 8, 0))
+			_exit(2);
+		skel = misc_load(r.fd);
+		if (!skel)
+			_exit(3);
+		link = bpf_map__attach_struct_ops(skel->maps.wait_ops);
+		if (!link)
+			_exit(4);
+		if (write(pipefd[1], &c, 1) != 1)
+			_exit(5);
+		iou_enter(r.fd, 0, 0, 0);
+		_exit(6);
+	}
+	close(pipefd[1]);
+	CHECK(read(pipefd[0], &c, 1) == 1, "child did not attach");
+	usleep(300000);
+	CHECK(!kill(pid, SIGKILL), "kill");
+	for (i = 0; i < 1000 && waitpid(pid, &status, WNOHANG) == 0; i++)
+		usleep(10000);
+	CHECK(i < 1000, "killed task still in its loop");
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	      "child status %#x", status);
+	/* let the ring and the link go away before the next test */
+	usleep(300000);
+	return KSFT_PASS;
+}
+
 static int t_loop_other_task(void)
 {
 	struct helper h = { .action = HELP_ENTER };
@@ -1265,6 +1309,7 @@ static const struct test_case cases[] = {
 	{ "loop_detach_while_running", t_loop_detach_running, true },
 	{ "loop_close_ring_while_running", t_loop_close_ring_running, true },
 	{ "loop_other_task", t_loop_other_task, true },
+	{ "loop_task_killed", t_loop_killed, true },
 	{ "loop_ring_freed_before_link", t_ring_freed_before_link, true },
 	{ "region_bpf_user", t_region_bpf_user, true },
 	{ "region_bpf_kernel", t_region_bpf_kernel, true },
