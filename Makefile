@@ -52,7 +52,7 @@ test: kernel
 	$(PY) -m pytest
 
 unit: venv
-	$(PY) -m pytest -m "not vm"
+	$(PY) -m pytest -m "not vm and not tree"
 
 bench: kernel
 	$(PY) -m harness bench

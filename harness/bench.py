@@ -10,6 +10,7 @@ under TCG mean little.  Results go to out/bench/<name>.json and a PNG plot.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -40,10 +41,17 @@ class Benchmark:
     timeout: float = 1800
 
 
+def _natural_key(text: str) -> list[object]:
+    """'vda qd32' after 'vda qd8': numbers compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
 def with_ratios(rows: list[BenchRow], baseline: str) -> list[BenchRow]:
+    """Rows with their ratio to the baseline of their group, baseline first."""
     base = {r.group: r.value for r in rows if r.variant == baseline}
     out = []
-    for r in rows:
+    ordered = sorted(rows, key=lambda r: (_natural_key(r.group), r.variant != baseline))
+    for r in ordered:
         ref = base.get(r.group)
         ratio = r.value / ref if ref else float("nan")
         out.append(BenchRow(r.group, r.variant, r.value, r.unit, r.p99_us, ratio))

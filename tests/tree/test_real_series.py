@@ -1,0 +1,36 @@
+"""The real series: it applies to the base and is checkpatch --strict clean.
+
+Uses the real base tree (unpacked by the build), so it is marked ``tree``;
+it does not boot a guest.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.layout import Layout
+from harness.series import parse_series
+
+pytestmark = pytest.mark.tree
+
+
+def test_make_series_is_checkpatch_clean(built: Layout, tmp_path: Path) -> None:
+    entries = parse_series(built.series_file)
+    assert entries, "the series has no patch yet"
+    out = tmp_path / "series"
+    proc = subprocess.run([sys.executable, "-m", "harness", "series", "--out", str(out)],
+                          cwd=built.repo, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    patches = sorted(out.glob("*.patch"))
+    assert len(patches) == len(entries) + 1  # and a cover letter
+    for patch, entry in zip(patches[1:], entries, strict=True):
+        text = patch.read_text()
+        assert f"Subject: [PATCH {entries.index(entry) + 1}/{len(entries)}] " in text
+        assert "Signed-off-by: " in text
+        for new_file in entry.new_files:
+            assert f"+++ b/{new_file}" in text, f"{new_file} missing from {patch.name}"
+    assert "clean" in proc.stderr
