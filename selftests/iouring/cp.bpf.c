@@ -45,6 +45,7 @@ static int cp_issue(struct io_ring_ctx *ring, struct io_uring_sqe *sqe,
 		sqe->user_data = UD_WRITE;
 		p->state = CP_WRITING;
 	}
+	sqe->flags = p->sqe_flags;
 	ret = bpf_io_uring_submit_sqes(ring, 1);
 	if (ret != 1) {
 		p->error = ret < 0 ? ret : -5;

@@ -76,6 +76,8 @@ struct cp_params {
 	__u32 pending;		/* bytes of the buffer still to write */
 	__u32 written;		/* bytes of the buffer written so far */
 	__s32 error;		/* negative CQE result that stopped it */
+	__u32 sqe_flags;	/* IOSQE_* for every SQE, e.g. IOSQE_ASYNC */
+	__u32 pad;
 };
 
 /* overflow: rounds of 2 * OVF_CQ_ENTRIES NOPs into a CQ of OVF_CQ_ENTRIES */

@@ -1081,6 +1081,8 @@ static int t_timeouts_overqueue(void)
 
 /* ---------------------------------------------------------------- cp */
 
+static unsigned int cp_sqe_flags;
+
 static int cp_run(int in_fd, int out_fd, unsigned int block, bool stream,
 		  struct cp_params *res)
 {
@@ -1102,6 +1104,7 @@ static int cp_run(int in_fd, int out_fd, unsigned int block, bool stream,
 	p->buf = (uintptr_t)buf;
 	p->block = block;
 	p->stream = stream;
+	p->sqe_flags = cp_sqe_flags;
 	skel = cp__open();
 	CHECK(skel, "open");
 	skel->struct_ops.cp_ops->ring_fd = r.fd;
@@ -1187,6 +1190,13 @@ static int t_cp_file_unaligned(void)
 	if (cp_file_case((1 << 20) + 4567, 16 << 10))
 		return KSFT_FAIL;
 	return cp_file_case(100, 4096);
+}
+
+/* Every request punted to io-wq: completions come from other threads */
+static int t_cp_file_async(void)
+{
+	cp_sqe_flags = IOSQE_ASYNC;
+	return cp_file_case((256 << 10) + 1000, 8192);
 }
 
 static int t_cp_file_empty(void)
@@ -1321,6 +1331,7 @@ static const struct test_case cases[] = {
 	{ "timeouts_overqueue_qd4", t_timeouts_overqueue, true },
 	{ "cp_file_aligned", t_cp_file_aligned, true },
 	{ "cp_file_unaligned", t_cp_file_unaligned, true },
+	{ "cp_file_async", t_cp_file_async, true },
 	{ "cp_file_empty", t_cp_file_empty, true },
 	{ "cp_pipe_short_reads", t_cp_pipe_short_reads, true },
 	{ "cp_read_error", t_cp_read_error, true },
