@@ -76,11 +76,37 @@ def reduce_fio_sched(shared: Path) -> list[BenchRow]:
     return rows
 
 
+def reduce_iou_nops(shared: Path) -> list[BenchRow]:
+    """Median NOP rate per variant of the io_uring NOP benchmark."""
+    runs: dict[str, list[float]] = {}
+    nops = 0
+    for path in sorted((shared / "iou_nops").glob("*.json")):
+        text = path.read_text().strip()
+        if not text:
+            continue
+        res = json.loads(text)
+        nops = res["nops"]
+        runs.setdefault(res["variant"], []).append(res["nops"] / res["seconds"])
+    rows = []
+    for variant in ("link2", "qd1", "bpf", "bpf_empty", "bpf_empty_ns", "bpf_regions"):
+        rates = sorted(runs.get(variant, []))
+        if rates:
+            rows.append(BenchRow(group=f"{nops} NOPs", variant=variant,
+                                 value=rates[len(rates) // 2], unit="NOPs/s"))
+    return rows
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "fio": Benchmark(
         name="fio",
         description="fio 4k random read, QD 1/8/32, null_blk and virtio-blk, per scheduler",
         script="bench/fio_sched.sh", baseline="none", reduce=reduce_fio_sched),
+    "iou_nops": Benchmark(
+        name="iou_nops",
+        description="sequential NOPs: 2-NOP links per syscall, QD1 per syscall, BPF loop"
+                    " (bpf_empty/bpf_regions: loop steps without NOPs)",
+        script="bench/iou_nops.sh", baseline="link2", reduce=reduce_iou_nops,
+        timeout=900),
 }
 
 

@@ -1,0 +1,1379 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of the BPF-controlled io_uring series on 6.12: memory regions,
+ * IORING_SETUP_SQ_REWIND, and the BPF event loop (attach refusals, errors,
+ * lifetime, nops, queue depth, CQ overflow, cp).
+ *
+ *   iou_test -l        list the test cases
+ *   iou_test CASE      run one; exit 0 pass, 1 fail, 4 skip
+ *
+ * run.sh runs every case in its own process and prints KTAP.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "iou.h"
+#include "iou_common.h"
+#include "nops.skel.h"
+#include "cp.skel.h"
+#include "misc.skel.h"
+#include "ovf.skel.h"
+#include "bad_write.skel.h"
+#include "bad_write2.skel.h"
+#include "no_step.skel.h"
+#include "sleepless.skel.h"
+#include "foreign.skel.h"
+
+#define KSFT_PASS	0
+#define KSFT_FAIL	1
+#define KSFT_SKIP	4
+
+#define LOOP_FLAGS	(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | \
+			 IORING_SETUP_NO_SQARRAY | IORING_SETUP_SQ_REWIND)
+#define MAP_OFF_PARAM_REGION	0x20000000ULL
+
+#define CHECK(cond, fmt, ...) do {						\
+	if (!(cond)) {								\
+		printf("%s:%d: failed: %s: " fmt "\n", __func__, __LINE__,	\
+		       #cond, ##__VA_ARGS__);					\
+		return KSFT_FAIL;						\
+	}									\
+} while (0)
+
+static bool libbpf_quiet;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == LIBBPF_DEBUG || libbpf_quiet)
+		return 0;
+	return vprintf(fmt, ap);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A ring for the BPF loop: SINGLE_ISSUER | DEFER_TASKRUN | NO_SQARRAY | SQ_REWIND */
+static int loop_ring(struct iou_ring *r, unsigned int sq, unsigned int cq)
+{
+	return iou_setup_flags(sq, cq, LOOP_FLAGS, r);
+}
+
+/* ---------------------------------------------------------------- regions */
+
+static int t_region_user(void)
+{
+	struct iou_region_desc rd;
+	struct iou_ring r;
+	void *mem, *p;
+	int ret;
+
+	CHECK(!iou_setup_flags(8, 0, 0, &r), "setup");
+	mem = iou_alloc_region(4096);
+	CHECK(mem, "alloc");
+	ret = iou_register_region(&r, mem, 4096, &rd);
+	CHECK(ret == 0, "register user region: %d", ret);
+	CHECK(rd.mmap_offset == 0, "mmap_offset %llu for user memory",
+	      (unsigned long long)rd.mmap_offset);
+	ret = iou_register_region(&r, mem, 4096, &rd);
+	CHECK(ret == -EBUSY, "second region: %d", ret);
+	/* user memory is not mapped through the ring fd */
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, r.fd,
+		 MAP_OFF_PARAM_REGION);
+	CHECK(p == MAP_FAILED, "mmap of a user region");
+	iou_exit(&r);
+	/* the pages were unpinned, the memory is still ours */
+	memset(mem, 0x5a, 4096);
+	munmap(mem, 4096);
+	return KSFT_PASS;
+}
+
+static int t_region_kernel(void)
+{
+	struct iou_region_desc rd;
+	struct iou_ring r;
+	unsigned char *p;
+	int i, ret;
+
+	CHECK(!iou_setup_flags(8, 0, 0, &r), "setup");
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, r.fd,
+		 MAP_OFF_PARAM_REGION);
+	CHECK(p == MAP_FAILED, "mmap before registration");
+	ret = iou_register_region(&r, NULL, 8192, &rd);
+	CHECK(ret == 0, "register kernel region: %d", ret);
+	CHECK(rd.mmap_offset == MAP_OFF_PARAM_REGION, "mmap_offset %#llx",
+	      (unsigned long long)rd.mmap_offset);
+	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, r.fd,
+		 rd.mmap_offset);
+	CHECK(p != MAP_FAILED, "mmap region: %d", errno);
+	for (i = 0; i < 8192; i++)
+		CHECK(p[i] == 0, "byte %d not zeroed", i);
+	for (i = 0; i < 8192; i++)
+		p[i] = i * 7;
+	munmap(p, 8192);
+	p = mmap(NULL, 8192, PROT_READ, MAP_SHARED, r.fd, rd.mmap_offset);
+	CHECK(p != MAP_FAILED, "mmap region again: %d", errno);
+	for (i = 0; i < 8192; i++)
+		CHECK(p[i] == (unsigned char)(i * 7), "byte %d lost", i);
+	munmap(p, 8192);
+	ret = iou_register_region(&r, NULL, 4096, &rd);
+	CHECK(ret == -EBUSY, "second region: %d", ret);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+static int region_reg(struct iou_ring *r, struct iou_region_desc *rd,
+		      uint64_t flags, unsigned int nr)
+{
+	struct iou_mem_region_reg reg = {
+		.region_uptr = (uintptr_t)rd,
+		.flags = flags,
+	};
+
+	return iou_register(r->fd, IOU_REGISTER_MEM_REGION, &reg, nr);
+}
+
+static int t_region_bad_args(void)
+{
+	struct iou_mem_region_reg reg;
+	struct iou_region_desc rd;
+	struct iou_ring r;
+	char *mem;
+	int ret;
+
+	CHECK(!iou_setup_flags(8, 0, 0, &r), "setup");
+	mem = iou_alloc_region(8192);
+	CHECK(mem, "alloc");
+
+#define BAD(expect, what, ...) do {						\
+	memset(&rd, 0, sizeof(rd));						\
+	rd.user_addr = (uintptr_t)mem;						\
+	rd.size = 4096;								\
+	rd.flags = IOU_MEM_REGION_TYPE_USER;					\
+	__VA_ARGS__;								\
+	ret = region_reg(&r, &rd, 0, 1);					\
+	CHECK(ret == (expect), "%s: %d, expected %d", what, ret, expect);	\
+} while (0)
+
+	BAD(-EINVAL, "size 0", rd.size = 0);
+	BAD(-EINVAL, "size not page aligned", rd.size = 100);
+	BAD(-EINVAL, "address not page aligned", rd.user_addr += 8);
+	BAD(-EINVAL, "id set", rd.id = 1);
+	BAD(-EINVAL, "mmap_offset set", rd.mmap_offset = 4096);
+	BAD(-EINVAL, "reserved set", rd.__resv[2] = 1);
+	BAD(-EINVAL, "unknown flag", rd.flags |= 2);
+	BAD(-EFAULT, "user type without address", rd.user_addr = 0);
+	BAD(-EFAULT, "address without user type", rd.flags = 0);
+	BAD(-EFAULT, "unmapped user memory", rd.user_addr = 4096);
+	BAD(-EOVERFLOW, "address + size overflows",
+	    rd.user_addr = -4096ULL; rd.size = 8192);
+
+	memset(&rd, 0, sizeof(rd));
+	rd.user_addr = (uintptr_t)mem;
+	rd.size = 4096;
+	rd.flags = IOU_MEM_REGION_TYPE_USER;
+	ret = region_reg(&r, &rd, 1, 1);
+	CHECK(ret == -EINVAL, "registration flag: %d", ret);
+	ret = region_reg(&r, &rd, 0, 2);
+	CHECK(ret == -EINVAL, "nr_args 2: %d", ret);
+	ret = iou_register(r.fd, IOU_REGISTER_MEM_REGION, NULL, 1);
+	CHECK(ret == -EINVAL, "NULL argument: %d", ret);
+	ret = iou_register(r.fd, IOU_REGISTER_MEM_REGION, (void *)8, 1);
+	CHECK(ret == -EFAULT, "bad argument pointer: %d", ret);
+	memset(&reg, 0, sizeof(reg));
+	reg.region_uptr = 8;
+	ret = iou_register(r.fd, IOU_REGISTER_MEM_REGION, &reg, 1);
+	CHECK(ret == -EFAULT, "bad descriptor pointer: %d", ret);
+	reg.region_uptr = (uintptr_t)&rd;
+	reg.__resv[1] = 1;
+	ret = iou_register(r.fd, IOU_REGISTER_MEM_REGION, &reg, 1);
+	CHECK(ret == -EINVAL, "reserved registration field: %d", ret);
+
+	/* none of the failures left anything behind */
+	ret = region_reg(&r, &rd, 0, 1);
+	CHECK(ret == 0, "valid registration after failures: %d", ret);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+/* -------------------------------------------------------------- SQ_REWIND */
+
+static int t_rewind_flags(void)
+{
+	struct iou_ring r;
+	int ret;
+
+	ret = iou_setup_flags(8, 0, IORING_SETUP_SQ_REWIND, &r);
+	CHECK(ret == -EINVAL, "SQ_REWIND without NO_SQARRAY: %d", ret);
+	ret = iou_setup_flags(8, 0, IORING_SETUP_SQ_REWIND |
+			      IORING_SETUP_NO_SQARRAY | IORING_SETUP_SQPOLL, &r);
+	CHECK(ret == -EINVAL, "SQ_REWIND with SQPOLL: %d", ret);
+	ret = iou_setup_flags(8, 0, IORING_SETUP_SQ_REWIND |
+			      IORING_SETUP_NO_SQARRAY, &r);
+	CHECK(ret == 0, "SQ_REWIND with NO_SQARRAY: %d", ret);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+static int t_rewind_submit(void)
+{
+	struct io_uring_cqe cqe = {};
+	struct iou_ring r;
+	int round, i, k, ret;
+
+	CHECK(!iou_setup_flags(8, 0, IORING_SETUP_SQ_REWIND |
+			       IORING_SETUP_NO_SQARRAY, &r), "setup");
+	for (round = 0; round < 20; round++) {
+		k = 1 + round % 8;
+		for (i = 0; i < k; i++)
+			iou_prep_nop(&r.sqes[i], round * 100 + i);
+		ret = iou_enter(r.fd, k, k, IORING_ENTER_GETEVENTS);
+		CHECK(ret == k, "round %d: submitted %d of %d", round, ret, k);
+		for (i = 0; i < k; i++) {
+			CHECK(iou_pop_cqe(&r, &cqe), "round %d: CQE %d missing",
+			      round, i);
+			CHECK(cqe.user_data == (uint64_t)(round * 100 + i) &&
+			      cqe.res == 0, "round %d: CQE %d: %llu %d", round, i,
+			      (unsigned long long)cqe.user_data, cqe.res);
+		}
+		CHECK(!iou_pop_cqe(&r, &cqe), "extra CQE");
+		CHECK(*r.sq_head == 0 && *r.sq_tail == 0,
+		      "SQ head %u tail %u moved", *r.sq_head, *r.sq_tail);
+	}
+	/* more than the SQ holds: one SQ worth, from index 0 */
+	for (i = 0; i < 8; i++)
+		iou_prep_nop(&r.sqes[i], 1000 + i);
+	ret = iou_enter(r.fd, 20, 0, 0);
+	CHECK(ret == 8, "submitted %d of an 8 entry SQ", ret);
+	ret = iou_enter(r.fd, 0, 8, IORING_ENTER_GETEVENTS);
+	CHECK(ret == 0, "wait: %d", ret);
+	for (i = 0; i < 8; i++) {
+		CHECK(iou_pop_cqe(&r, &cqe) && cqe.user_data == 1000 + i,
+		      "CQE %d", i);
+	}
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+static int t_rewind_drain(void)
+{
+	struct __kernel_timespec ts = { .tv_nsec = 50 * 1000 * 1000 };
+	struct io_uring_cqe cqe = {};
+	struct io_uring_sqe *sqe;
+	struct iou_ring r;
+	int ret;
+
+	CHECK(!iou_setup_flags(8, 0, IORING_SETUP_SQ_REWIND |
+			       IORING_SETUP_NO_SQARRAY, &r), "setup");
+	sqe = &r.sqes[0];
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_TIMEOUT;
+	sqe->addr = (uintptr_t)&ts;
+	sqe->len = 1;
+	sqe->user_data = 1;
+	ret = iou_enter(r.fd, 1, 0, 0);
+	CHECK(ret == 1, "submit timeout: %d", ret);
+	/* same SQ slot: drained after the timeout, whose slot it reuses */
+	iou_prep_nop(sqe, 2);
+	sqe->flags = IOSQE_IO_DRAIN;
+	ret = iou_enter(r.fd, 1, 0, 0);
+	CHECK(ret == 1, "submit drained nop: %d", ret);
+	/* a firing timeout wakes waiters early: wait for both CQEs */
+	while (iou_cq_ready(&r) < 2) {
+		ret = iou_enter(r.fd, 0, 2 - iou_cq_ready(&r),
+				IORING_ENTER_GETEVENTS);
+		CHECK(ret == 0, "wait: %d", ret);
+	}
+	CHECK(iou_pop_cqe(&r, &cqe) && cqe.user_data == 1 && cqe.res == -ETIME,
+	      "first CQE %llu %d", (unsigned long long)cqe.user_data, cqe.res);
+	CHECK(iou_pop_cqe(&r, &cqe) && cqe.user_data == 2 && cqe.res == 0,
+	      "second CQE %llu %d", (unsigned long long)cqe.user_data, cqe.res);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+/* ------------------------------------------------------- attach and loop */
+
+static struct misc *misc_load(int ring_fd)
+{
+	struct misc *skel = misc__open();
+
+	if (!skel)
+		return NULL;
+	skel->struct_ops.stop_ops->ring_fd = ring_fd;
+	skel->struct_ops.stop2_ops->ring_fd = ring_fd;
+	skel->struct_ops.bad_ops->ring_fd = ring_fd;
+	skel->struct_ops.wait_ops->ring_fd = ring_fd;
+	skel->struct_ops.region_ops->ring_fd = ring_fd;
+	if (misc__load(skel)) {
+		misc__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+/* Attach @map, expecting failure with @err (0: success) */
+static struct bpf_link *attach_expect(struct bpf_map *map, int err)
+{
+	struct bpf_link *link;
+
+	errno = 0;
+	link = bpf_map__attach_struct_ops(map);
+	if (err == 0)
+		return link;
+	if (link) {
+		printf("attach of %s succeeded, expected %d\n",
+		       bpf_map__name(map), -err);
+		bpf_link__destroy(link);
+		return NULL;
+	}
+	if (errno != err) {
+		printf("attach of %s failed with %d, expected %d\n",
+		       bpf_map__name(map), -errno, -err);
+		return NULL;
+	}
+	return (struct bpf_link *)1;
+}
+
+/* One NOP through the plain submit and wait path */
+static int nop_roundtrip(struct iou_ring *r, uint64_t ud)
+{
+	struct io_uring_cqe cqe = {};
+	int ret;
+
+	if (r->flags & IORING_SETUP_SQ_REWIND) {
+		iou_prep_nop(&r->sqes[0], ud);
+		ret = iou_enter(r->fd, 1, 1, IORING_ENTER_GETEVENTS);
+	} else {
+		iou_prep_nop(iou_get_sqe(r), ud);
+		ret = iou_submit(r, 1);
+	}
+	if (ret != 1) {
+		printf("plain submit after the loop: %d\n", ret);
+		return -1;
+	}
+	if (!iou_pop_cqe(r, &cqe) || cqe.user_data != ud || cqe.res) {
+		printf("plain NOP CQE missing or wrong\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int t_attach_stop(void)
+{
+	struct bpf_link *link;
+	struct iou_ring r;
+	struct misc *skel;
+	int ret;
+
+	CHECK(!loop_ring(&r, 8, 0), "setup");
+	skel = misc_load(r.fd);
+	CHECK(skel, "load");
+	link = attach_expect(skel->maps.stop_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	ret = iou_enter(r.fd, 0, 0, 0);
+	CHECK(ret == 0 && skel->bss->steps == 1, "loop: %d, %llu steps", ret,
+	      (unsigned long long)skel->bss->steps);
+	/* the syscall arguments do not matter to the loop */
+	iou_prep_nop(&r.sqes[0], 1);
+	ret = iou_enter(r.fd, 1, 1, IORING_ENTER_GETEVENTS);
+	CHECK(ret == 0 && skel->bss->steps == 2, "loop: %d, %llu steps", ret,
+	      (unsigned long long)skel->bss->steps);
+	CHECK(iou_cq_ready(&r) == 0, "the loop submitted the SQ itself");
+	bpf_link__destroy(link);
+	/* without ops the ring works as before */
+	CHECK(!nop_roundtrip(&r, 7), "plain ring after detach");
+	CHECK(skel->bss->steps == 2, "steps after detach");
+	misc__destroy(skel);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+static int refuse_ring(unsigned int flags, int err, const char *what)
+{
+	struct bpf_link *link;
+	struct iou_ring r;
+	struct misc *skel;
+	int ret;
+
+	ret = iou_setup_flags(8, 0, flags, &r);
+	CHECK(ret == 0, "%s: setup: %d", what, ret);
+	skel = misc_load(r.fd);
+	CHECK(skel, "%s: load", what);
+	link = attach_expect(skel->maps.stop_ops, err);
+	CHECK(link, "%s refused wrongly", what);
+	/* refused, so the ring does what the syscall says */
+	if (!(flags & (IORING_SETUP_SQPOLL | IORING_SETUP_IOPOLL))) {
+		CHECK(!nop_roundtrip(&r, 3), "%s: plain submit", what);
+		CHECK(skel->bss->steps == 0, "%s: loop ran", what);
+	}
+	misc__destroy(skel);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+static int t_attach_sqpoll(void)
+{
+	return refuse_ring(IORING_SETUP_SQPOLL, EOPNOTSUPP, "SQPOLL");
+}
+
+static int t_attach_iopoll(void)
+{
+	if (refuse_ring(IORING_SETUP_IOPOLL, EOPNOTSUPP, "IOPOLL"))
+		return KSFT_FAIL;
+	return refuse_ring(IORING_SETUP_IOPOLL | IORING_SETUP_SINGLE_ISSUER |
+			   IORING_SETUP_DEFER_TASKRUN, EOPNOTSUPP,
+			   "IOPOLL with DEFER_TASKRUN");
+}
+
+static int t_attach_no_defer_taskrun(void)
+{
+	if (refuse_ring(0, EOPNOTSUPP, "plain ring"))
+		return KSFT_FAIL;
+	if (refuse_ring(IORING_SETUP_SINGLE_ISSUER, EOPNOTSUPP, "SINGLE_ISSUER"))
+		return KSFT_FAIL;
+	return refuse_ring(IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+			   EOPNOTSUPP, "COOP_TASKRUN");
+}
+
+static int t_attach_busy(void)
+{
+	struct bpf_link *link, *link2;
+	struct iou_ring r;
+	struct misc *skel;
+	int ret;
+
+	CHECK(!loop_ring(&r, 8, 0), "setup");
+	skel = misc_load(r.fd);
+	CHECK(skel, "load");
+	link = attach_expect(skel->maps.stop_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	CHECK(attach_expect(skel->maps.stop2_ops, EBUSY), "second ops");
+	CHECK(attach_expect(skel->maps.stop_ops, EBUSY), "same map again");
+	ret = iou_enter(r.fd, 0, 0, 0);
+	CHECK(ret == 0 && skel->bss->steps == 1, "loop: %d", ret);
+	bpf_link__destroy(link);
+	/* free again */
+	link2 = attach_expect(skel->maps.stop2_ops, 0);
+	CHECK(link2, "attach after detach: %d", -errno);
+	ret = iou_enter(r.fd, 0, 0, 0);
+	CHECK(ret == 0 && skel->bss->steps == 2, "loop: %d", ret);
+	bpf_link__destroy(link2);
+	misc__destroy(skel);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+static int bad_fd_case(int fd, int err, const char *what)
+{
+	struct misc *skel = misc_load(fd);
+
+	CHECK(skel, "%s: load", what);
+	CHECK(attach_expect(skel->maps.stop_ops, err), "%s", what);
+	misc__destroy(skel);
+	return KSFT_PASS;
+}
+
+static int t_attach_bad_fd(void)
+{
+	int fd = open("/dev/null", O_RDONLY);
+
+	CHECK(fd >= 0, "open /dev/null");
+	if (bad_fd_case(-1, EBADF, "fd -1"))
+		return KSFT_FAIL;
+	if (bad_fd_case(4000, EBADF, "unused fd"))
+		return KSFT_FAIL;
+	if (bad_fd_case(fd, EOPNOTSUPP, "not an io_uring fd"))
+		return KSFT_FAIL;
+	/* high enough not to be reused by the BPF object's fds */
+	CHECK(dup2(fd, 900) == 900, "dup2");
+	close(900);
+	close(fd);
+	return bad_fd_case(900, EBADF, "closed fd");
+}
+
+static int t_attach_no_loop_step(void)
+{
+	struct bpf_link *link;
+	struct no_step *skel;
+	struct iou_ring r;
+	int ret;
+
+	CHECK(!loop_ring(&r, 8, 0), "setup");
+	skel = no_step__open();
+	CHECK(skel, "open");
+	skel->struct_ops.no_step_ops->ring_fd = r.fd;
+	libbpf_quiet = true;
+	ret = no_step__load(skel);
+	libbpf_quiet = false;
+	if (!ret) {
+		link = bpf_map__attach_struct_ops(skel->maps.no_step_ops);
+		CHECK(!link, "ops without loop_step attached");
+		ret = -errno;
+	}
+	CHECK(ret == -EINVAL, "ops without loop_step: %d", ret);
+	no_step__destroy(skel);
+	CHECK(!nop_roundtrip(&r, 5), "plain ring");
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+static char verifier_log[1 << 20];
+
+/* Load a skeleton that must fail, and find @expect in the verifier log */
+#define LOAD_MUST_FAIL(name, expect) ({					\
+	LIBBPF_OPTS(bpf_object_open_opts, opts,				\
+		    .kernel_log_buf = verifier_log,				\
+		    .kernel_log_size = sizeof(verifier_log),			\
+		    .kernel_log_level = 1);					\
+	struct name *__skel = name##__open_opts(&opts);			\
+	int __ret = KSFT_PASS;						\
+									\
+	verifier_log[0] = 0;						\
+	libbpf_quiet = true;						\
+	if (!__skel) {							\
+		printf("cannot open %s\n", #name);			\
+		__ret = KSFT_FAIL;					\
+	} else if (!name##__load(__skel)) {				\
+		printf("%s loaded\n", #name);				\
+		__ret = KSFT_FAIL;					\
+	} else if (!strstr(verifier_log, expect)) {			\
+		printf("%s: no \"%s\" in the verifier log:\n%s\n",	\
+		       #name, expect, verifier_log);			\
+		__ret = KSFT_FAIL;					\
+	}								\
+	libbpf_quiet = false;						\
+	name##__destroy(__skel);					\
+	__ret;								\
+})
+
+static int t_verifier_bad_write(void)
+{
+	const char *msg = "only iou_loop_params->cq_wait_idx is writable";
+
+	/* ring->cq_entries */
+	if (LOAD_MUST_FAIL(bad_write, msg))
+		return KSFT_FAIL;
+	/* past params->cq_wait_idx */
+	return LOAD_MUST_FAIL(bad_write2, msg);
+}
+
+static int t_verifier_sleepable_kfunc(void)
+{
+	return LOAD_MUST_FAIL(sleepless, "program must be sleepable to call sleepable kfunc bpf_io_uring_submit_sqes");
+}
+
+static int t_verifier_foreign_struct_ops(void)
+{
+	return LOAD_MUST_FAIL(foreign, "calling kernel function bpf_io_uring_get_region is not allowed");
+}
+
+static int t_loop_bad_return(void)
+{
+	struct bpf_link *link;
+	struct iou_ring r;
+	struct misc *skel;
+	int ret;
+
+	CHECK(!loop_ring(&r, 8, 0), "setup");
+	skel = misc_load(r.fd);
+	CHECK(skel, "load");
+	link = attach_expect(skel->maps.bad_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	ret = iou_enter(r.fd, 0, 0, 0);
+	CHECK(ret == -EINVAL && skel->bss->steps == 1, "return 7: %d, %llu steps",
+	      ret, (unsigned long long)skel->bss->steps);
+	skel->data->bad_ret = -1;
+	ret = iou_enter(r.fd, 0, 0, 0);
+	CHECK(ret == -EINVAL && skel->bss->steps == 2, "return -1: %d", ret);
+	skel->data->bad_ret = 1;	/* IOU_LOOP_STOP */
+	ret = iou_enter(r.fd, 0, 0, 0);
+	CHECK(ret == 0 && skel->bss->steps == 3, "return STOP: %d", ret);
+	bpf_link__destroy(link);
+	misc__destroy(skel);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+static void on_signal(int sig)
+{
+}
+
+struct helper {
+	pthread_t thread;
+	pthread_t target;
+	struct misc *skel;
+	struct bpf_link *link;
+	int ring_fd;
+	int action;
+	int ret;
+};
+
+enum {
+	HELP_SIGNAL,
+	HELP_DETACH,
+	HELP_CLOSE_DETACH,
+	HELP_ENTER,
+};
+
+/* Waits until the loop sleeps, then ends it from outside */
+static void *helper_fn(void *arg)
+{
+	struct helper *h = arg;
+	int i;
+
+	if (h->action == HELP_ENTER) {
+		h->ret = iou_enter(h->ring_fd, 0, 0, 0);
+		return NULL;
+	}
+	for (i = 0; i < 500 && !__atomic_load_n(&h->skel->bss->steps, __ATOMIC_ACQUIRE); i++)
+		usleep(10000);
+	usleep(200000);
+	switch (h->action) {
+	case HELP_SIGNAL:
+		pthread_kill(h->target, SIGUSR1);
+		break;
+	case HELP_CLOSE_DETACH:
+		close(h->ring_fd);
+		usleep(100000);
+		/* fallthrough */
+	case HELP_DETACH:
+		bpf_link__destroy(h->link);
+		h->link = NULL;
+		break;
+	}
+	return NULL;
+}
+
+static int run_waiting_loop(int action, int expect)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct helper h = { .action = action };
+	struct iou_ring r;
+	double t0;
+	int ret;
+
+	CHECK(!loop_ring(&r, 8, 0), "setup");
+	h.skel = misc_load(r.fd);
+	CHECK(h.skel, "load");
+	h.link = attach_expect(h.skel->maps.wait_ops, 0);
+	CHECK(h.link, "attach: %d", -errno);
+	h.ring_fd = r.fd;
+	h.target = pthread_self();
+	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART */
+	CHECK(!pthread_create(&h.thread, NULL, helper_fn, &h), "thread");
+	t0 = now();
+	ret = iou_enter(r.fd, 0, 0, 0);
+	pthread_join(h.thread, NULL);
+	CHECK(ret == expect, "loop ended with %d, expected %d", ret, expect);
+	/* it slept rather than spun */
+	CHECK(h.skel->bss->steps >= 1 && h.skel->bss->steps < 100,
+	      "%llu steps in %.2fs", (unsigned long long)h.skel->bss->steps,
+	      now() - t0);
+	if (action == HELP_CLOSE_DETACH) {
+		/* the mappings hold the last reference to the ring */
+		munmap(r.sqes, r.sqes_sz);
+		munmap(r.ring_ptr, r.ring_sz);
+		misc__destroy(h.skel);
+		return KSFT_PASS;
+	}
+	if (h.link)
+		bpf_link__destroy(h.link);
+	CHECK(!nop_roundtrip(&r, 9), "plain ring after the loop");
+	misc__destroy(h.skel);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+static int t_loop_eintr(void)
+{
+	return run_waiting_loop(HELP_SIGNAL, -EINTR);
+}
+
+static int t_loop_detach_running(void)
+{
+	return run_waiting_loop(HELP_DETACH, -ECANCELED);
+}
+
+static int t_loop_close_ring_running(void)
+{
+	return run_waiting_loop(HELP_CLOSE_DETACH, -ECANCELED);
+}
+
+/* A task killed while its loop sleeps: the syscall ends, exit tears down */
+static int t_loop_killed(void)
+{
+	int status, i, pipefd[2];
+	char c = 0;
+	pid_t pid;
+
+	CHECK(!pipe(pipefd), "pipe");
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (!pid) {
+		struct bpf_link *link;
+		struct iou_ring r;
+		struct misc *skel;
+
+		close(pipefd[0]);
+		if (loop_ring(&r, 8, 0))
+			_exit(2);
+		skel = misc_load(r.fd);
+		if (!skel)
+			_exit(3);
+		link = bpf_map__attach_struct_ops(skel->maps.wait_ops);
+		if (!link)
+			_exit(4);
+		if (write(pipefd[1], &c, 1) != 1)
+			_exit(5);
+		iou_enter(r.fd, 0, 0, 0);
+		_exit(6);
+	}
+	close(pipefd[1]);
+	CHECK(read(pipefd[0], &c, 1) == 1, "child did not attach");
+	usleep(300000);
+	CHECK(!kill(pid, SIGKILL), "kill");
+	for (i = 0; i < 1000 && waitpid(pid, &status, WNOHANG) == 0; i++)
+		usleep(10000);
+	CHECK(i < 1000, "killed task still in its loop");
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	      "child status %#x", status);
+	/* let the ring and the link go away before the next test */
+	usleep(300000);
+	return KSFT_PASS;
+}
+
+static int t_loop_other_task(void)
+{
+	struct helper h = { .action = HELP_ENTER };
+	struct bpf_link *link;
+	struct iou_ring r;
+	struct misc *skel;
+
+	CHECK(!loop_ring(&r, 8, 0), "setup");
+	skel = misc_load(r.fd);
+	CHECK(skel, "load");
+	link = attach_expect(skel->maps.stop_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	h.ring_fd = r.fd;
+	CHECK(!pthread_create(&h.thread, NULL, helper_fn, &h), "thread");
+	pthread_join(h.thread, NULL);
+	CHECK(h.ret == -EEXIST, "enter from another task: %d", h.ret);
+	CHECK(skel->bss->steps == 0, "loop ran in another task");
+	CHECK(iou_enter(r.fd, 0, 0, 0) == 0 && skel->bss->steps == 1, "submitter");
+	bpf_link__destroy(link);
+	misc__destroy(skel);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+static int t_ring_freed_before_link(void)
+{
+	struct bpf_link *link, *link2;
+	struct iou_ring r, r2;
+	struct misc *skel;
+	int fd, ret;
+
+	CHECK(!loop_ring(&r, 8, 0), "setup");
+	fd = r.fd;
+	skel = misc_load(fd);
+	CHECK(skel, "load");
+	link = attach_expect(skel->maps.stop_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	CHECK(iou_enter(fd, 0, 0, 0) == 0, "loop");
+	/* free the ring with the ops installed, the link stays */
+	iou_exit(&r);
+	usleep(500000);
+	/* a new ring at the same fd number takes the same map */
+	CHECK(!loop_ring(&r2, 8, 0), "setup 2");
+	if (r2.fd != fd) {
+		CHECK(dup2(r2.fd, fd) == fd, "dup2");
+		close(r2.fd);
+		r2.fd = fd;
+	}
+	/* the ops left the freed ring, but the map is taken until its link goes */
+	link2 = attach_expect(skel->maps.stop_ops, EBUSY);
+	CHECK(link2, "map linked twice");
+	CHECK(iou_enter(r2.fd, 0, 0, 0) == 0 && skel->bss->steps == 1,
+	      "the new ring has no ops but ran a loop");
+	bpf_link__destroy(link);
+	link2 = attach_expect(skel->maps.stop_ops, 0);
+	CHECK(link2, "map free after its ring and link went: %d", -errno);
+	ret = iou_enter(r2.fd, 0, 0, 0);
+	CHECK(ret == 0 && skel->bss->steps == 2, "loop on the new ring: %d", ret);
+	/* and now the link goes first */
+	bpf_link__destroy(link2);
+	CHECK(!nop_roundtrip(&r2, 11), "plain ring");
+	misc__destroy(skel);
+	iou_exit(&r2);
+	return KSFT_PASS;
+}
+
+/* ---------------------------------------------------------------- regions from BPF */
+
+static int region_bpf(bool kernel_mem, bool none)
+{
+	struct iou_region_desc rd;
+	struct bpf_link *link;
+	size_t size = kernel_mem ? 8192 : 4096;
+	struct iou_ring r;
+	struct misc *skel;
+	uint64_t *mem = NULL;
+	int ret;
+
+	CHECK(!loop_ring(&r, 8, 0), "setup");
+	if (!none) {
+		if (kernel_mem) {
+			CHECK(!iou_register_region(&r, NULL, size, &rd), "register");
+			mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+				   r.fd, rd.mmap_offset);
+			CHECK(mem != MAP_FAILED, "mmap");
+		} else {
+			mem = iou_alloc_region(size);
+			CHECK(mem && !iou_register_region(&r, mem, size, &rd),
+			      "register");
+		}
+		mem[0] = REGION_MAGIC_APP;
+	}
+	skel = misc_load(r.fd);
+	CHECK(skel, "load");
+	skel->data->region_mem_size = size;
+	link = attach_expect(skel->maps.region_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	ret = iou_enter(r.fd, 0, 0, 0);
+	CHECK(ret == 0, "loop: %d", ret);
+	CHECK(skel->bss->region_cq_over_null, "CQ region larger than the ring");
+	CHECK(skel->bss->region_bad_id_null, "unknown region id");
+	CHECK(skel->bss->region_sq_ok, "SQ region");
+	if (none) {
+		CHECK(!skel->bss->region_mem_ok, "MEM region without one");
+	} else {
+		CHECK(skel->bss->region_mem_ok, "MEM region");
+		CHECK(skel->bss->region_mem_over_null, "MEM region beyond its size");
+		CHECK(skel->bss->region_seen == REGION_MAGIC_APP,
+		      "BPF read %#llx", (unsigned long long)skel->bss->region_seen);
+		CHECK(mem[1] == REGION_MAGIC_BPF && mem[511] == REGION_MAGIC_APP + 1,
+		      "BPF writes not seen");
+		if (kernel_mem)
+			CHECK(mem[1023] == REGION_MAGIC_BPF, "end of the region");
+	}
+	bpf_link__destroy(link);
+	misc__destroy(skel);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+static int t_region_bpf_user(void)
+{
+	return region_bpf(false, false);
+}
+
+static int t_region_bpf_kernel(void)
+{
+	return region_bpf(true, false);
+}
+
+static int t_region_bpf_none(void)
+{
+	return region_bpf(false, true);
+}
+
+/* ---------------------------------------------------------------- overflow */
+
+static int t_loop_cq_overflow(void)
+{
+	struct iou_region_desc rd;
+	struct bpf_link *link;
+	struct ovf_params *p;
+	struct iou_ring r;
+	struct ovf *skel;
+	int ret;
+
+	CHECK(!loop_ring(&r, OVF_SQ_ENTRIES, OVF_CQ_ENTRIES), "setup");
+	CHECK(r.cq_entries == OVF_CQ_ENTRIES, "CQ of %u", r.cq_entries);
+	p = iou_alloc_region(4096);
+	CHECK(p && !iou_register_region(&r, p, 4096, &rd), "region");
+	p->rounds = 200;
+	skel = ovf__open();
+	CHECK(skel, "open");
+	skel->struct_ops.ovf_ops->ring_fd = r.fd;
+	CHECK(!ovf__load(skel), "load");
+	link = attach_expect(skel->maps.ovf_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	ret = iou_enter(r.fd, 0, 0, 0);
+	printf("# %llu CQEs, %llu steps, CQ found full %llu times\n",
+	       (unsigned long long)p->completed, (unsigned long long)p->steps,
+	       (unsigned long long)p->overflow_seen);
+	CHECK(ret == 0 && p->error == 0, "loop: %d, error %d", ret, p->error);
+	CHECK(p->submitted == p->rounds * 2 * OVF_SQ_ENTRIES &&
+	      p->completed == p->submitted, "%llu submitted, %llu completed",
+	      (unsigned long long)p->submitted, (unsigned long long)p->completed);
+	CHECK(p->bad_cqes == 0, "%llu CQEs out of order or failed",
+	      (unsigned long long)p->bad_cqes);
+	CHECK(p->overflow_seen >= p->rounds, "the CQ did not overflow");
+	CHECK(*r.cq_overflow == 0, "%u CQEs dropped", *r.cq_overflow);
+	CHECK(iou_cq_ready(&r) == 0, "CQEs left");
+	bpf_link__destroy(link);
+	ovf__destroy(skel);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+/* ---------------------------------------------------------------- nops */
+
+static int nops_run(uint64_t nr, unsigned int qd)
+{
+	struct iou_region_desc rd;
+	struct nops_params *p;
+	struct bpf_link *link;
+	struct nops *skel;
+	struct iou_ring r;
+	double t;
+	int ret;
+
+	CHECK(!loop_ring(&r, NOPS_SQ_ENTRIES, NOPS_CQ_ENTRIES), "setup");
+	p = iou_alloc_region(4096);
+	CHECK(p && !iou_register_region(&r, p, 4096, &rd), "region");
+	p->nr = nr;
+	p->qd = qd;
+	skel = nops__open();
+	CHECK(skel, "open");
+	skel->struct_ops.nops_ops->ring_fd = r.fd;
+	skel->struct_ops.queued_ops->ring_fd = r.fd;
+	skel->struct_ops.empty_ops->ring_fd = r.fd;
+	skel->struct_ops.empty_ns_ops->ring_fd = r.fd;
+	skel->struct_ops.regions_ops->ring_fd = r.fd;
+	CHECK(!nops__load(skel), "load");
+	link = attach_expect(skel->maps.nops_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	t = now();
+	ret = iou_enter(r.fd, 0, 0, 0);
+	t = now() - t;
+	printf("# %llu NOPs at QD %u in one io_uring_enter: %.3fs, %.0f ns/NOP, %llu steps\n",
+	       (unsigned long long)p->completed, qd, t, t * 1e9 / nr,
+	       (unsigned long long)p->steps);
+	CHECK(ret == 0 && p->error == 0, "loop: %d, error %d", ret, p->error);
+	CHECK(p->submitted == nr && p->completed == nr, "%llu submitted, %llu completed",
+	      (unsigned long long)p->submitted, (unsigned long long)p->completed);
+	CHECK(p->bad_cqes == 0, "%llu bad CQEs", (unsigned long long)p->bad_cqes);
+	CHECK(p->max_inflight == qd, "max in flight %u", p->max_inflight);
+	CHECK(iou_cq_ready(&r) == 0, "CQEs left");
+	CHECK(*r.sq_head == 0 && *r.sq_tail == 0, "SQ_REWIND head/tail moved");
+	bpf_link__destroy(link);
+	nops__destroy(skel);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+static int t_nops_qd1(void)
+{
+	return nops_run(20000, 1);
+}
+
+static int t_nops_qd8(void)
+{
+	return nops_run(20000, 8);
+}
+
+/* The application queues all SQEs, BPF keeps @qd of them in flight */
+static int queued_run(unsigned int nr, unsigned int qd, bool timeouts)
+{
+	struct __kernel_timespec ts = { .tv_nsec = 2 * 1000 * 1000 };
+	struct iou_region_desc rd;
+	struct bpf_link *link;
+	struct qd_params *p;
+	struct nops *skel;
+	struct iou_ring r;
+	unsigned int i;
+	char seen[QD_LOG_ENTRIES] = {};
+	double t;
+	int ret;
+
+	CHECK(nr <= NOPS_SQ_ENTRIES, "test bug");
+	CHECK(!iou_setup_flags(NOPS_SQ_ENTRIES, NOPS_CQ_ENTRIES,
+			       IORING_SETUP_SINGLE_ISSUER |
+			       IORING_SETUP_DEFER_TASKRUN, &r), "setup");
+	p = iou_alloc_region(2 * 4096 + 4096);
+	CHECK(p && !iou_register_region(&r, p, 3 * 4096, &rd), "region");
+	p->nr = nr;
+	p->qd = qd;
+	for (i = 0; i < nr; i++) {
+		struct io_uring_sqe *sqe = iou_get_sqe(&r);
+
+		CHECK(sqe, "SQ full at %u", i);
+		if (timeouts) {
+			sqe->opcode = IORING_OP_TIMEOUT;
+			sqe->addr = (uintptr_t)&ts;
+			sqe->len = 1;
+		} else {
+			sqe->opcode = IORING_OP_NOP;
+		}
+		sqe->user_data = i + 1;
+	}
+	/* queued, not submitted: that is up to BPF */
+	CHECK(iou_flush_sq(&r) == nr, "queued");
+	skel = nops__open();
+	CHECK(skel, "open");
+	skel->struct_ops.nops_ops->ring_fd = r.fd;
+	skel->struct_ops.queued_ops->ring_fd = r.fd;
+	skel->struct_ops.empty_ops->ring_fd = r.fd;
+	skel->struct_ops.empty_ns_ops->ring_fd = r.fd;
+	skel->struct_ops.regions_ops->ring_fd = r.fd;
+	CHECK(!nops__load(skel), "load");
+	link = attach_expect(skel->maps.queued_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	t = now();
+	ret = iou_enter(r.fd, nr, 0, 0);
+	t = now() - t;
+	printf("# %u %s queued, QD %u: %.3fs, %llu steps\n", nr,
+	       timeouts ? "2ms timeouts" : "NOPs", qd, t,
+	       (unsigned long long)p->steps);
+	CHECK(ret == 0 && p->error == 0, "loop: %d, error %d", ret, p->error);
+	CHECK(p->submitted == nr && p->completed == nr, "%llu submitted, %llu completed",
+	      (unsigned long long)p->submitted, (unsigned long long)p->completed);
+	CHECK(p->max_inflight == qd, "max in flight %u, QD %u", p->max_inflight, qd);
+	CHECK(*r.sq_head == nr, "SQ head %u", *r.sq_head);
+	for (i = 0; i < nr; i++) {
+		uint64_t ud = p->log_user_data[i];
+
+		CHECK(ud >= 1 && ud <= nr && !seen[ud - 1], "CQE %u: user_data %llu",
+		      i, (unsigned long long)ud);
+		seen[ud - 1] = 1;
+		CHECK(p->log_res[i] == (timeouts ? -ETIME : 0), "CQE %u: res %d",
+		      i, p->log_res[i]);
+		/* NOPs complete inline, in order */
+		CHECK(timeouts || ud == i + 1, "NOP %llu completed %u-th",
+		      (unsigned long long)ud, i);
+	}
+	/* 2ms each, qd at a time: the depth was really limited */
+	if (timeouts)
+		CHECK(t >= 0.002 * nr / qd, "%.3fs is too fast for QD %u", t, qd);
+	bpf_link__destroy(link);
+	nops__destroy(skel);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+static int t_nops_overqueue(void)
+{
+	return queued_run(64, 4, false);
+}
+
+static int t_timeouts_overqueue(void)
+{
+	return queued_run(32, 4, true);
+}
+
+/* ---------------------------------------------------------------- cp */
+
+static unsigned int cp_sqe_flags;
+
+static int cp_run(int in_fd, int out_fd, unsigned int block, bool stream,
+		  struct cp_params *res)
+{
+	struct iou_region_desc rd;
+	struct bpf_link *link;
+	struct cp_params *p;
+	struct iou_ring r;
+	struct cp *skel;
+	void *buf;
+	int ret;
+
+	CHECK(!loop_ring(&r, CP_SQ_ENTRIES, CP_CQ_ENTRIES), "setup");
+	p = iou_alloc_region(4096);
+	CHECK(p && !iou_register_region(&r, p, 4096, &rd), "region");
+	buf = malloc(block);
+	CHECK(buf, "buffer");
+	p->in_fd = in_fd;
+	p->out_fd = out_fd;
+	p->buf = (uintptr_t)buf;
+	p->block = block;
+	p->stream = stream;
+	p->sqe_flags = cp_sqe_flags;
+	skel = cp__open();
+	CHECK(skel, "open");
+	skel->struct_ops.cp_ops->ring_fd = r.fd;
+	CHECK(!cp__load(skel), "load");
+	link = attach_expect(skel->maps.cp_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	ret = iou_enter(r.fd, 0, 0, 0);
+	CHECK(ret == 0, "loop: %d", ret);
+	CHECK(p->state == 3, "state %u at the end", p->state);
+	*res = *p;
+	bpf_link__destroy(link);
+	cp__destroy(skel);
+	iou_exit(&r);
+	free(buf);
+	return KSFT_PASS;
+}
+
+static void fill(unsigned char *buf, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed = seed * 1103515245 + 12345;
+		buf[i] = seed >> 16;
+	}
+}
+
+static int same_content(int fd, const unsigned char *data, size_t len)
+{
+	unsigned char *got = malloc(len + 1);
+	ssize_t n;
+	struct stat st;
+
+	CHECK(got, "malloc");
+	CHECK(!fstat(fd, &st) && (size_t)st.st_size == len, "output is %lld bytes, expected %zu",
+	      (long long)st.st_size, len);
+	n = pread(fd, got, len + 1, 0);
+	CHECK(n == (ssize_t)len, "read back %zd", n);
+	CHECK(!memcmp(got, data, len), "content differs");
+	free(got);
+	return KSFT_PASS;
+}
+
+static int cp_file_case(size_t size, unsigned int block)
+{
+	unsigned char *data = malloc(size + 1);
+	struct cp_params p;
+	size_t blocks = (size + block - 1) / block;
+	int in, out;
+
+	CHECK(data, "malloc");
+	fill(data, size, size);
+	in = memfd_create("cp-in", 0);
+	out = memfd_create("cp-out", 0);
+	CHECK(in >= 0 && out >= 0, "memfd");
+	CHECK(write(in, data, size) == (ssize_t)size, "write input");
+	if (cp_run(in, out, block, false, &p))
+		return KSFT_FAIL;
+	printf("# %zu bytes in blocks of %u: %llu reads, %llu writes, %llu short reads, %llu steps\n",
+	       size, block, (unsigned long long)p.reads, (unsigned long long)p.writes,
+	       (unsigned long long)p.short_reads, (unsigned long long)p.steps);
+	CHECK(p.error == 0, "error %d", p.error);
+	CHECK(p.bytes == size, "copied %llu of %zu", (unsigned long long)p.bytes, size);
+	CHECK(p.reads == blocks + 1 && p.writes == blocks, "%llu reads, %llu writes for %zu blocks",
+	      (unsigned long long)p.reads, (unsigned long long)p.writes, blocks);
+	CHECK(p.short_reads == (size % block ? 1 : 0), "%llu short reads",
+	      (unsigned long long)p.short_reads);
+	if (same_content(out, data, size))
+		return KSFT_FAIL;
+	close(in);
+	close(out);
+	free(data);
+	return KSFT_PASS;
+}
+
+static int t_cp_file_aligned(void)
+{
+	return cp_file_case(1 << 20, 64 << 10);
+}
+
+static int t_cp_file_unaligned(void)
+{
+	if (cp_file_case((1 << 20) + 4567, 16 << 10))
+		return KSFT_FAIL;
+	return cp_file_case(100, 4096);
+}
+
+/* Every request punted to io-wq: completions come from other threads */
+static int t_cp_file_async(void)
+{
+	cp_sqe_flags = IOSQE_ASYNC;
+	return cp_file_case((256 << 10) + 1000, 8192);
+}
+
+static int t_cp_file_empty(void)
+{
+	return cp_file_case(0, 4096);
+}
+
+struct pipe_writer {
+	int fd;
+	const unsigned char *data;
+	size_t len;
+};
+
+static void *pipe_writer_fn(void *arg)
+{
+	struct pipe_writer *w = arg;
+	unsigned int seed = 42;
+	size_t off = 0;
+
+	while (off < w->len) {
+		size_t chunk;
+		ssize_t n;
+
+		seed = seed * 1103515245 + 12345;
+		chunk = 1 + (seed >> 16) % 5000;
+		if (chunk > w->len - off)
+			chunk = w->len - off;
+		n = write(w->fd, w->data + off, chunk);
+		if (n <= 0)
+			break;
+		off += n;
+		usleep(200);
+	}
+	close(w->fd);
+	return NULL;
+}
+
+static int t_cp_pipe_short_reads(void)
+{
+	size_t size = 256 << 10;
+	unsigned char *data = malloc(size);
+	struct pipe_writer w;
+	struct cp_params p;
+	pthread_t thread;
+	int fds[2], out;
+
+	CHECK(data, "malloc");
+	fill(data, size, 7);
+	CHECK(!pipe(fds), "pipe");
+	out = memfd_create("cp-out", 0);
+	CHECK(out >= 0, "memfd");
+	w.fd = fds[1];
+	w.data = data;
+	w.len = size;
+	CHECK(!pthread_create(&thread, NULL, pipe_writer_fn, &w), "thread");
+	if (cp_run(fds[0], out, 8192, true, &p))
+		return KSFT_FAIL;
+	pthread_join(thread, NULL);
+	printf("# %zu bytes through a pipe: %llu reads, %llu short, %llu writes, %llu steps\n",
+	       size, (unsigned long long)p.reads, (unsigned long long)p.short_reads,
+	       (unsigned long long)p.writes, (unsigned long long)p.steps);
+	CHECK(p.error == 0, "error %d", p.error);
+	CHECK(p.bytes == size, "copied %llu of %zu", (unsigned long long)p.bytes, size);
+	CHECK(p.short_reads > 0, "no short read happened");
+	CHECK(p.writes == p.reads - 1, "every READ but the last is written once");
+	if (same_content(out, data, size))
+		return KSFT_FAIL;
+	close(fds[0]);
+	close(out);
+	free(data);
+	return KSFT_PASS;
+}
+
+static int t_cp_read_error(void)
+{
+	struct cp_params p;
+	int fds[2], out;
+
+	CHECK(!pipe(fds), "pipe");
+	out = memfd_create("cp-out", 0);
+	CHECK(out >= 0, "memfd");
+	/* the write end cannot be read: the READ fails, the loop stops */
+	if (cp_run(fds[1], out, 4096, true, &p))
+		return KSFT_FAIL;
+	CHECK(p.error == -EBADF, "error %d, expected %d", p.error, -EBADF);
+	CHECK(p.reads == 0 && p.writes == 0 && p.bytes == 0, "something was copied");
+	close(fds[0]);
+	close(fds[1]);
+	close(out);
+	return KSFT_PASS;
+}
+
+/* ---------------------------------------------------------------- main */
+
+struct test_case {
+	const char *name;
+	int (*fn)(void);
+	bool bpf;
+};
+
+static const struct test_case cases[] = {
+	{ "region_user", t_region_user },
+	{ "region_kernel_mmap", t_region_kernel },
+	{ "region_bad_args", t_region_bad_args },
+	{ "sq_rewind_flags", t_rewind_flags },
+	{ "sq_rewind_submit", t_rewind_submit },
+	{ "sq_rewind_drain", t_rewind_drain },
+	{ "attach_stop", t_attach_stop, true },
+	{ "attach_refuse_sqpoll", t_attach_sqpoll, true },
+	{ "attach_refuse_iopoll", t_attach_iopoll, true },
+	{ "attach_refuse_no_defer_taskrun", t_attach_no_defer_taskrun, true },
+	{ "attach_refuse_busy", t_attach_busy, true },
+	{ "attach_refuse_bad_fd", t_attach_bad_fd, true },
+	{ "attach_refuse_no_loop_step", t_attach_no_loop_step, true },
+	{ "verifier_refuse_write", t_verifier_bad_write, true },
+	{ "verifier_refuse_sleepable_kfunc", t_verifier_sleepable_kfunc, true },
+	{ "verifier_refuse_foreign_struct_ops", t_verifier_foreign_struct_ops, true },
+	{ "loop_bad_return_einval", t_loop_bad_return, true },
+	{ "loop_signal_eintr", t_loop_eintr, true },
+	{ "loop_detach_while_running", t_loop_detach_running, true },
+	{ "loop_close_ring_while_running", t_loop_close_ring_running, true },
+	{ "loop_other_task", t_loop_other_task, true },
+	{ "loop_task_killed", t_loop_killed, true },
+	{ "loop_ring_freed_before_link", t_ring_freed_before_link, true },
+	{ "region_bpf_user", t_region_bpf_user, true },
+	{ "region_bpf_kernel", t_region_bpf_kernel, true },
+	{ "region_bpf_none", t_region_bpf_none, true },
+	{ "loop_cq_overflow", t_loop_cq_overflow, true },
+	{ "nops_qd1", t_nops_qd1, true },
+	{ "nops_qd8", t_nops_qd8, true },
+	{ "nops_overqueue_qd4", t_nops_overqueue, true },
+	{ "timeouts_overqueue_qd4", t_timeouts_overqueue, true },
+	{ "cp_file_aligned", t_cp_file_aligned, true },
+	{ "cp_file_unaligned", t_cp_file_unaligned, true },
+	{ "cp_file_async", t_cp_file_async, true },
+	{ "cp_file_empty", t_cp_file_empty, true },
+	{ "cp_pipe_short_reads", t_cp_pipe_short_reads, true },
+	{ "cp_read_error", t_cp_read_error, true },
+};
+
+/* Skip only if the kernel has no io_uring_bpf_ops at all */
+static bool have_bpf_ops(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok;
+
+	if (!btf)
+		return false;
+	ok = btf__find_by_name_kind(btf, "io_uring_bpf_ops", BTF_KIND_STRUCT) > 0;
+	btf__free(btf);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int i;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	libbpf_set_print(libbpf_print);
+	if (argc == 2 && !strcmp(argv[1], "-l")) {
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			printf("%s\n", cases[i].name);
+		return 0;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s -l | CASE\n", argv[0]);
+		return KSFT_FAIL;
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (strcmp(argv[1], cases[i].name))
+			continue;
+		if (cases[i].bpf && !have_bpf_ops()) {
+			printf("no io_uring_bpf_ops in the kernel BTF (CONFIG_IO_URING_BPF)\n");
+			return KSFT_SKIP;
+		}
+		return cases[i].fn();
+	}
+	fprintf(stderr, "no test case %s\n", argv[1]);
+	return KSFT_FAIL;
+}

@@ -1,0 +1,39 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest entry point of the io_uring selftests: every case of iou_test in its
+# own process, one KTAP result each, the case's output as diagnostics.
+# Exit 0 if all passed, 1 if any failed, 4 if all were skipped.
+
+DIR=$(dirname "$(readlink -f "$0")")
+OUTPUT=${OUTPUT:-$DIR}
+KSRC=${KSRC:-$(readlink -f "$DIR/../../build/linux")}
+. "$KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
+
+CASE_TIMEOUT=${CASE_TIMEOUT:-300}
+PROG=$OUTPUT/iou_test
+
+ktap_print_header
+if [ ! -x "$PROG" ]; then
+	ktap_skip_all "$PROG not built"
+	exit "$KSFT_SKIP"
+fi
+cases=$("$PROG" -l)
+ktap_set_plan "$(echo "$cases" | wc -l)"
+
+for c in $cases; do
+	out=$(timeout -k 10 "$CASE_TIMEOUT" "$PROG" "$c" 2>&1)
+	rc=$?
+	[ -n "$out" ] && printf '%s\n' "$out" | sed -e 's/^# //' -e 's/^/# /'
+	case $rc in
+	0) ktap_test_pass "$c" ;;
+	4) ktap_test_skip "$c" ;;
+	124|137) ktap_print_msg "timed out after ${CASE_TIMEOUT}s"; ktap_test_fail "$c" ;;
+	*) ktap_print_msg "exit status $rc"; ktap_test_fail "$c" ;;
+	esac
+done
+
+ktap_print_totals
+[ "$KTAP_CNT_FAIL" -ne 0 ] && exit "$KSFT_FAIL"
+[ "$KTAP_CNT_PASS" -eq 0 ] && [ "$KTAP_CNT_SKIP" -gt 0 ] && exit "$KSFT_SKIP"
+exit "$KSFT_PASS"
