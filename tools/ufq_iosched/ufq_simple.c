@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loader of ufq_simple, the sector-sorting UFQ scheduler
+ * (ufq_simple.bpf.c has the design).
+ */
+#include <libgen.h>
+#include <ufq/common.h>
+
+#include "ufq_simple.h"
+#include "ufq_simple.bpf.skel.h"
+
+static const char help_fmt[] =
+"A sector-sorting UFQ I/O scheduler: reads before writes, each in\n"
+"ascending sector sweeps, with BPF bio and request merging.\n"
+"\n"
+"See the top-level comment in ufq_simple.bpf.c for more details.\n"
+"\n"
+"Usage: %s [-d DEV]... [-i SECS] [-b READS] [-v]\n"
+"\n"
+UFQ_LOADER_HELP
+"  -b READS      Reads dispatched while writes wait before one write\n"
+"                goes first (default 16)\n";
+
+static const char * const stat_names[UFQ_SIMPLE_NR_STATS] = {
+	[UFQ_SIMPLE_INSERTED_READS]	= "inserted_reads",
+	[UFQ_SIMPLE_INSERTED_WRITES]	= "inserted_writes",
+	[UFQ_SIMPLE_INSERTED_OTHERS]	= "inserted_others",
+	[UFQ_SIMPLE_DISPATCHED_READS]	= "dispatched_reads",
+	[UFQ_SIMPLE_DISPATCHED_WRITES]	= "dispatched_writes",
+	[UFQ_SIMPLE_DISPATCHED_OTHERS]	= "dispatched_others",
+	[UFQ_SIMPLE_WRITES_FORCED]	= "writes_forced",
+	[UFQ_SIMPLE_SWEEPS]		= "sweeps",
+	[UFQ_SIMPLE_BIO_BACK_MERGES]	= "bio_back_merges",
+	[UFQ_SIMPLE_BIO_FRONT_MERGES]	= "bio_front_merges",
+	[UFQ_SIMPLE_RQ_MERGES]		= "rq_merges",
+	[UFQ_SIMPLE_MERGE_HINT_HITS]	= "merge_hint_hits",
+	[UFQ_SIMPLE_FINISHED]		= "finished",
+	[UFQ_SIMPLE_REFUSED]		= "refused",
+};
+
+static void print_stats(void *ctx, bool final)
+{
+	struct ufq_simple *skel = ctx;
+	u64 s[UFQ_SIMPLE_NR_STATS];
+	u64 inserted, dispatched;
+	int i;
+
+	if (ufq_read_stats(skel->maps.stats, s, UFQ_SIMPLE_NR_STATS)) {
+		UFQ_ERR("ufq_simple: cannot read stats: %s", strerror(errno));
+		return;
+	}
+	inserted = s[UFQ_SIMPLE_INSERTED_READS] +
+		   s[UFQ_SIMPLE_INSERTED_WRITES] +
+		   s[UFQ_SIMPLE_INSERTED_OTHERS];
+	dispatched = s[UFQ_SIMPLE_DISPATCHED_READS] +
+		     s[UFQ_SIMPLE_DISPATCHED_WRITES] +
+		     s[UFQ_SIMPLE_DISPATCHED_OTHERS];
+	if (!final) {
+		printf("ufq_simple: ins %llu (r %llu w %llu o %llu) disp %llu (r %llu w %llu o %llu) merges bio %llu/%llu rq %llu fin %llu forced %llu sweeps %llu\n",
+		       (unsigned long long)inserted,
+		       (unsigned long long)s[UFQ_SIMPLE_INSERTED_READS],
+		       (unsigned long long)s[UFQ_SIMPLE_INSERTED_WRITES],
+		       (unsigned long long)s[UFQ_SIMPLE_INSERTED_OTHERS],
+		       (unsigned long long)dispatched,
+		       (unsigned long long)s[UFQ_SIMPLE_DISPATCHED_READS],
+		       (unsigned long long)s[UFQ_SIMPLE_DISPATCHED_WRITES],
+		       (unsigned long long)s[UFQ_SIMPLE_DISPATCHED_OTHERS],
+		       (unsigned long long)s[UFQ_SIMPLE_BIO_BACK_MERGES],
+		       (unsigned long long)s[UFQ_SIMPLE_BIO_FRONT_MERGES],
+		       (unsigned long long)s[UFQ_SIMPLE_RQ_MERGES],
+		       (unsigned long long)s[UFQ_SIMPLE_FINISHED],
+		       (unsigned long long)s[UFQ_SIMPLE_WRITES_FORCED],
+		       (unsigned long long)s[UFQ_SIMPLE_SWEEPS]);
+		return;
+	}
+	printf("ufq_simple: final stats\n");
+	printf("inserted %llu\n", (unsigned long long)inserted);
+	printf("dispatched %llu\n", (unsigned long long)dispatched);
+	for (i = 0; i < UFQ_SIMPLE_NR_STATS; i++)
+		printf("%s %llu\n", stat_names[i], (unsigned long long)s[i]);
+}
+
+int main(int argc, char **argv)
+{
+	struct ufq_loader ld;
+	struct ufq_simple *skel;
+	unsigned long batch;
+	char *end;
+	int opt, ret;
+
+	ufq_loader_init(&ld, "ufq_simple");
+	skel = ufq_simple__open();
+	if (!skel) {
+		UFQ_ERR("ufq_simple: cannot open the BPF object: %s",
+			strerror(errno));
+		return UFQ_EXIT_FAILED;
+	}
+
+	while ((opt = getopt(argc, argv, UFQ_LOADER_OPTS "b:h")) != -1) {
+		ret = ufq_loader_opt(&ld, opt, optarg);
+		if (ret < 0)
+			goto fail;
+		if (!ret)
+			continue;
+		switch (opt) {
+		case 'b':
+			errno = 0;
+			batch = strtoul(optarg, &end, 10);
+			if (errno || *end || !batch || batch > 1000000) {
+				UFQ_ERR("ufq_simple: -b takes 1 to 1000000 reads, not %s",
+					optarg);
+				goto fail;
+			}
+			skel->rodata->read_batch = batch;
+			break;
+		default:
+			fprintf(stderr, help_fmt, basename(argv[0]));
+			ufq_simple__destroy(skel);
+			return opt == 'h' ? 0 : UFQ_EXIT_FAILED;
+		}
+	}
+	if (optind < argc) {
+		UFQ_ERR("ufq_simple: unexpected argument %s (see -h)",
+			argv[optind]);
+		goto fail;
+	}
+
+	ret = ufq_loader_main(&ld, skel->skeleton, skel->maps.simple_ops,
+			      print_stats, skel);
+	ufq_simple__destroy(skel);
+	return ret;
+
+fail:
+	ufq_simple__destroy(skel);
+	return UFQ_EXIT_FAILED;
+}
