@@ -23,9 +23,10 @@ WORK=$(mktemp -d /tmp/ufqt.XXXXXX)
 NB=ufqtnb0
 SLOW=ufqtslow0
 SCHEDS="ufq_simple ufq_prio"
-STRESS_SECS=20		# one verifying fio round of the stress test
-STRESS_CYCLES=4		# attach/detach cycles at least, under I/O
-POLICY_SECS=8		# each fio run of the policy tests
+STRESS_SECS=10		# one verifying fio round of the stress test
+STRESS_CYCLES=3		# attach/detach cycles at least, under I/O
+POLICY_SECS=6		# each fio run of the policy tests
+export UFQ_VERIFY_SIZE=${UFQ_VERIFY_SIZE:-8M}
 LOADER_PID=
 LOOPDEV=
 WDT_OLD=
@@ -195,15 +196,15 @@ if start_loader ufq_simple ext4; then
 			rc=1
 			continue
 		fi
-		for i in $(seq 12); do
-			head -c $((i * i * 29 * 1024 + i * 511)) /dev/urandom \
+		# three large files, and many small ones (one process: split)
+		for i in 1 2 3; do
+			head -c $((i * 1024 * 1024 + i * 4097)) /dev/urandom \
 				> "$WORK/mnt/file$i" || rc=1
 		done
 		mkdir -p "$WORK/mnt/dir"
-		for i in $(seq 200); do
-			head -c $((i * 97)) /dev/urandom > "$WORK/mnt/dir/s$i" || rc=1
-		done
-		dd if=/dev/urandom of="$WORK/mnt/direct" bs=64k count=64 \
+		head -c 3M /dev/urandom |
+			split -b 29k -a 3 - "$WORK/mnt/dir/small" || rc=1
+		dd if=/dev/urandom of="$WORK/mnt/direct" bs=64k count=32 \
 			oflag=direct status=none || rc=1
 		(cd "$WORK/mnt" && find . -type f -print0 | sort -z |
 			xargs -0 sha256sum) > "$WORK/sums"
@@ -283,7 +284,7 @@ ktap_result $rc "stress: elevator switches and ufq_simple attach/detach under ve
 rc=0
 ufq_set_sched $NB mq-deadline || rc=1
 if start_loader ufq_simple kill -d $NB; then
-	ufq_fio_verify $NB kill-$NB --time_based --runtime=15 &
+	ufq_fio_verify $NB kill-$NB --time_based --runtime=10 &
 	fpid=$!
 	for i in $(seq 600); do
 		[ "$(ufq_stat $NB bpf_dispatched)" -gt 0 ] && break
@@ -319,7 +320,7 @@ if start_loader ufq_simple wdog -d $SLOW; then
 	echo 128 > /sys/block/$SLOW/queue/nr_requests
 	fio --name=wdog --filename=/dev/$SLOW --rw=randread --bs=4k \
 		--ioengine=libaio --iodepth=32 --direct=1 --time_based \
-		--runtime=10 --output="$WORK/wdog.fio" > /dev/null 2>&1 &
+		--runtime=5 --output="$WORK/wdog.fio" > /dev/null 2>&1 &
 	fpid=$!
 	for i in $(seq 600); do
 		kill -0 $LOADER_PID 2>/dev/null || break
@@ -348,7 +349,7 @@ ufq_set_sched $SLOW ufq || rc=1
 mb0=$(ufq_stat $SLOW merged_bios)
 if start_loader ufq_simple merge; then
 	echo 128 > /sys/block/$SLOW/queue/nr_requests
-	fio --name=seq --filename=/dev/$SLOW --rw=write --bs=4k --size=8M \
+	fio --name=seq --filename=/dev/$SLOW --rw=write --bs=4k --size=4M \
 		--ioengine=libaio --iodepth=32 --iodepth_batch_submit=1 \
 		--direct=1 --verify=crc32c --verify_fatal=1 --do_verify=1 \
 		--output="$WORK/merge.fio" > /dev/null 2>&1 || rc=1

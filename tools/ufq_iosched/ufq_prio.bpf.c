@@ -109,49 +109,67 @@ static u32 bucket_of(const struct request *rq)
 }
 
 /*
- * The list heads must be at constant offsets for the verifier: one call
- * per bucket.  Bucket numbers beyond the last are clamped to it.
+ * The graph kfuncs need a list head at a constant offset: one call per
+ * bucket.  Bucket numbers beyond the last are clamped to it.
  */
-#define BUCKET_PUSH(i)							\
-	case i:								\
-		bpf_list_push_back(&pq->lists[i], &n->link);		\
-		break
-
 static __always_inline void bucket_push(struct prio_queue *pq, u32 b,
 					struct prio_node *n)
 {
 	switch (b) {
-	BUCKET_PUSH(0);
-	BUCKET_PUSH(1);
-	BUCKET_PUSH(2);
-	BUCKET_PUSH(3);
-	BUCKET_PUSH(4);
-	BUCKET_PUSH(5);
-	BUCKET_PUSH(6);
-	BUCKET_PUSH(7);
-	BUCKET_PUSH(8);
+	case 0:
+		bpf_list_push_back(&pq->lists[0], &n->link);
+		break;
+	case 1:
+		bpf_list_push_back(&pq->lists[1], &n->link);
+		break;
+	case 2:
+		bpf_list_push_back(&pq->lists[2], &n->link);
+		break;
+	case 3:
+		bpf_list_push_back(&pq->lists[3], &n->link);
+		break;
+	case 4:
+		bpf_list_push_back(&pq->lists[4], &n->link);
+		break;
+	case 5:
+		bpf_list_push_back(&pq->lists[5], &n->link);
+		break;
+	case 6:
+		bpf_list_push_back(&pq->lists[6], &n->link);
+		break;
+	case 7:
+		bpf_list_push_back(&pq->lists[7], &n->link);
+		break;
+	case 8:
+		bpf_list_push_back(&pq->lists[8], &n->link);
+		break;
 	default:
 		bpf_list_push_back(&pq->lists[NR_BUCKETS - 1], &n->link);
 	}
 }
 
-#define BUCKET_POP(i)							\
-	case i:								\
-		return bpf_list_pop_front(&pq->lists[i])
-
 static __always_inline struct bpf_list_node *
 bucket_pop(struct prio_queue *pq, u32 b)
 {
 	switch (b) {
-	BUCKET_POP(0);
-	BUCKET_POP(1);
-	BUCKET_POP(2);
-	BUCKET_POP(3);
-	BUCKET_POP(4);
-	BUCKET_POP(5);
-	BUCKET_POP(6);
-	BUCKET_POP(7);
-	BUCKET_POP(8);
+	case 0:
+		return bpf_list_pop_front(&pq->lists[0]);
+	case 1:
+		return bpf_list_pop_front(&pq->lists[1]);
+	case 2:
+		return bpf_list_pop_front(&pq->lists[2]);
+	case 3:
+		return bpf_list_pop_front(&pq->lists[3]);
+	case 4:
+		return bpf_list_pop_front(&pq->lists[4]);
+	case 5:
+		return bpf_list_pop_front(&pq->lists[5]);
+	case 6:
+		return bpf_list_pop_front(&pq->lists[6]);
+	case 7:
+		return bpf_list_pop_front(&pq->lists[7]);
+	case 8:
+		return bpf_list_pop_front(&pq->lists[8]);
 	default:
 		return bpf_list_pop_front(&pq->lists[NR_BUCKETS - 1]);
 	}
@@ -181,7 +199,8 @@ static __always_inline u64 charge(u32 b, u64 sectors)
 	return (sectors ? sectors : 1) * VTIME_SCALE / (w ? w : 1);
 }
 
-int BPF_STRUCT_OPS(prio_init_sched, struct request_queue *q)
+SEC("struct_ops/prio_init_sched")
+int BPF_PROG(prio_init_sched, struct request_queue *q)
 {
 	struct prio_queue empty = {};
 	int qid = q->id;
@@ -189,7 +208,8 @@ int BPF_STRUCT_OPS(prio_init_sched, struct request_queue *q)
 	return bpf_map_update_elem(&queues, &qid, &empty, BPF_ANY);
 }
 
-int BPF_STRUCT_OPS(prio_exit_sched, struct request_queue *q)
+SEC("struct_ops/prio_exit_sched")
+int BPF_PROG(prio_exit_sched, struct request_queue *q)
 {
 	int qid = q->id;
 
@@ -198,7 +218,8 @@ int BPF_STRUCT_OPS(prio_exit_sched, struct request_queue *q)
 	return 0;
 }
 
-int BPF_STRUCT_OPS(prio_insert_req, struct request_queue *q,
+SEC("struct_ops/prio_insert_req")
+int BPF_PROG(prio_insert_req, struct request_queue *q,
 		   struct request *rq, blk_insert_t flags)
 {
 	int qid = q->id;
@@ -232,7 +253,8 @@ int BPF_STRUCT_OPS(prio_insert_req, struct request_queue *q,
 	return 0;
 }
 
-u64 BPF_STRUCT_OPS(prio_dispatch_req, struct request_queue *q)
+SEC("struct_ops/prio_dispatch_req")
+u64 BPF_PROG(prio_dispatch_req, struct request_queue *q)
 {
 	int qid = q->id;
 	struct prio_queue *pq = bpf_map_lookup_elem(&queues, &qid);
@@ -269,7 +291,8 @@ u64 BPF_STRUCT_OPS(prio_dispatch_req, struct request_queue *q)
 	return id;
 }
 
-void BPF_STRUCT_OPS(prio_finish_req, struct request *rq)
+SEC("struct_ops/prio_finish_req")
+void BPF_PROG(prio_finish_req, struct request *rq)
 {
 	ufq_stat_inc(UFQ_PRIO_FINISHED);
 }

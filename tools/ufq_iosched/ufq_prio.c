@@ -43,7 +43,7 @@ static int parse_weight(struct ufq_prio *skel, const char *arg)
 		skel->rodata->weights[b] = w;
 		return 0;
 	}
-	UFQ_ERR("ufq_prio: -w takes BUCKET=WEIGHT with BUCKET one of rt, be0 ... be7, idle and WEIGHT from 1 to %d, not %s",
+	UFQ_ERR("ufq_prio: -w takes BUCKET=WEIGHT, BUCKET: rt, be0 ... be7, idle; WEIGHT: 1 to %d; not %s",
 		UFQ_PRIO_MAX_WEIGHT, arg);
 	return -1;
 }
@@ -51,7 +51,7 @@ static int parse_weight(struct ufq_prio *skel, const char *arg)
 static void print_stats(void *ctx, bool final)
 {
 	struct ufq_prio *skel = ctx;
-	u64 s[UFQ_PRIO_NR_STATS], inserted = 0, dispatched = 0;
+	__u64 s[UFQ_PRIO_NR_STATS], inserted = 0, dispatched = 0;
 	int b;
 
 	if (ufq_read_stats(skel->maps.stats, s, UFQ_PRIO_NR_STATS)) {
@@ -64,34 +64,34 @@ static void print_stats(void *ctx, bool final)
 	}
 	if (!final) {
 		printf("ufq_prio: ins %llu disp %llu fin %llu",
-		       (unsigned long long)inserted,
-		       (unsigned long long)dispatched,
-		       (unsigned long long)s[UFQ_PRIO_FINISHED]);
+		       inserted,
+		       dispatched,
+		       s[UFQ_PRIO_FINISHED]);
 		for (b = 0; b < UFQ_PRIO_NR_BUCKETS; b++) {
-			u64 d = s[UFQ_PRIO_STAT(b, UFQ_PRIO_DISPATCHED)];
+			__u64 d = s[UFQ_PRIO_STAT(b, UFQ_PRIO_DISPATCHED)];
 
 			if (d)
 				printf(" | %s %llu (%.1f%%)", bucket_names[b],
-				       (unsigned long long)d,
+				       d,
 				       100.0 * d / dispatched);
 		}
 		printf("\n");
 		return;
 	}
 	printf("ufq_prio: final stats\n");
-	printf("inserted %llu\n", (unsigned long long)inserted);
-	printf("dispatched %llu\n", (unsigned long long)dispatched);
-	printf("finished %llu\n", (unsigned long long)s[UFQ_PRIO_FINISHED]);
-	printf("refused %llu\n", (unsigned long long)s[UFQ_PRIO_REFUSED]);
+	printf("inserted %llu\n", inserted);
+	printf("dispatched %llu\n", dispatched);
+	printf("finished %llu\n", s[UFQ_PRIO_FINISHED]);
+	printf("refused %llu\n", s[UFQ_PRIO_REFUSED]);
 	for (b = 0; b < UFQ_PRIO_NR_BUCKETS; b++) {
 		printf("%s_weight %u\n", bucket_names[b],
 		       skel->rodata->weights[b]);
 		printf("%s_inserted %llu\n", bucket_names[b],
-		       (unsigned long long)s[UFQ_PRIO_STAT(b, UFQ_PRIO_INSERTED)]);
+		       s[UFQ_PRIO_STAT(b, UFQ_PRIO_INSERTED)]);
 		printf("%s_dispatched %llu\n", bucket_names[b],
-		       (unsigned long long)s[UFQ_PRIO_STAT(b, UFQ_PRIO_DISPATCHED)]);
+		       s[UFQ_PRIO_STAT(b, UFQ_PRIO_DISPATCHED)]);
 		printf("%s_sectors %llu\n", bucket_names[b],
-		       (unsigned long long)s[UFQ_PRIO_STAT(b, UFQ_PRIO_DISPATCHED_SECTORS)]);
+		       s[UFQ_PRIO_STAT(b, UFQ_PRIO_DISPATCHED_SECTORS)]);
 	}
 }
 

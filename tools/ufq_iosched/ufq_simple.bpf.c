@@ -198,7 +198,8 @@ static __always_inline bool direction_pop(struct direction *d,
 	return new_sweep;
 }
 
-int BPF_STRUCT_OPS(simple_init_sched, struct request_queue *q)
+SEC("struct_ops/simple_init_sched")
+int BPF_PROG(simple_init_sched, struct request_queue *q)
 {
 	struct sched_queue empty = {};
 	int qid = q->id;
@@ -206,7 +207,8 @@ int BPF_STRUCT_OPS(simple_init_sched, struct request_queue *q)
 	return bpf_map_update_elem(&queues, &qid, &empty, BPF_ANY);
 }
 
-int BPF_STRUCT_OPS(simple_exit_sched, struct request_queue *q)
+SEC("struct_ops/simple_exit_sched")
+int BPF_PROG(simple_exit_sched, struct request_queue *q)
 {
 	int qid = q->id;
 
@@ -229,7 +231,8 @@ static int insert_other(struct sched_queue *sq, u64 id)
 	return 0;
 }
 
-int BPF_STRUCT_OPS(simple_insert_req, struct request_queue *q,
+SEC("struct_ops/simple_insert_req")
+int BPF_PROG(simple_insert_req, struct request_queue *q,
 		   struct request *rq, blk_insert_t flags)
 {
 	struct sched_queue *sq = lookup_queue(q);
@@ -281,7 +284,8 @@ int BPF_STRUCT_OPS(simple_insert_req, struct request_queue *q,
 	return 0;
 }
 
-u64 BPF_STRUCT_OPS(simple_dispatch_req, struct request_queue *q)
+SEC("struct_ops/simple_dispatch_req")
+u64 BPF_PROG(simple_dispatch_req, struct request_queue *q)
 {
 	struct sched_queue *sq = lookup_queue(q);
 	struct bpf_rb_node *rb = NULL;
@@ -347,12 +351,14 @@ u64 BPF_STRUCT_OPS(simple_dispatch_req, struct request_queue *q)
 	return id;
 }
 
-void BPF_STRUCT_OPS(simple_finish_req, struct request *rq)
+SEC("struct_ops/simple_finish_req")
+void BPF_PROG(simple_finish_req, struct request *rq)
 {
 	ufq_stat_inc(UFQ_SIMPLE_FINISHED);
 }
 
-void BPF_STRUCT_OPS(simple_merge_bio, struct request_queue *q,
+SEC("struct_ops/simple_merge_bio")
+void BPF_PROG(simple_merge_bio, struct request_queue *q,
 		    struct bio *bio, unsigned int nr_segs)
 {
 	struct sched_queue *sq = lookup_queue(q);
@@ -401,7 +407,8 @@ void BPF_STRUCT_OPS(simple_merge_bio, struct request_queue *q,
 	}
 }
 
-void BPF_STRUCT_OPS(simple_merge_req, struct request_queue *q,
+SEC("struct_ops/simple_merge_req")
+void BPF_PROG(simple_merge_req, struct request_queue *q,
 		    struct request *rq)
 {
 	struct sched_queue *sq = lookup_queue(q);

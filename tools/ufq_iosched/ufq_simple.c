@@ -41,8 +41,8 @@ static const char * const stat_names[UFQ_SIMPLE_NR_STATS] = {
 static void print_stats(void *ctx, bool final)
 {
 	struct ufq_simple *skel = ctx;
-	u64 s[UFQ_SIMPLE_NR_STATS];
-	u64 inserted, dispatched;
+	__u64 s[UFQ_SIMPLE_NR_STATS];
+	__u64 inserted, dispatched;
 	int i;
 
 	if (ufq_read_stats(skel->maps.stats, s, UFQ_SIMPLE_NR_STATS)) {
@@ -56,28 +56,25 @@ static void print_stats(void *ctx, bool final)
 		     s[UFQ_SIMPLE_DISPATCHED_WRITES] +
 		     s[UFQ_SIMPLE_DISPATCHED_OTHERS];
 	if (!final) {
-		printf("ufq_simple: ins %llu (r %llu w %llu o %llu) disp %llu (r %llu w %llu o %llu) merges bio %llu/%llu rq %llu fin %llu forced %llu sweeps %llu\n",
-		       (unsigned long long)inserted,
-		       (unsigned long long)s[UFQ_SIMPLE_INSERTED_READS],
-		       (unsigned long long)s[UFQ_SIMPLE_INSERTED_WRITES],
-		       (unsigned long long)s[UFQ_SIMPLE_INSERTED_OTHERS],
-		       (unsigned long long)dispatched,
-		       (unsigned long long)s[UFQ_SIMPLE_DISPATCHED_READS],
-		       (unsigned long long)s[UFQ_SIMPLE_DISPATCHED_WRITES],
-		       (unsigned long long)s[UFQ_SIMPLE_DISPATCHED_OTHERS],
-		       (unsigned long long)s[UFQ_SIMPLE_BIO_BACK_MERGES],
-		       (unsigned long long)s[UFQ_SIMPLE_BIO_FRONT_MERGES],
-		       (unsigned long long)s[UFQ_SIMPLE_RQ_MERGES],
-		       (unsigned long long)s[UFQ_SIMPLE_FINISHED],
-		       (unsigned long long)s[UFQ_SIMPLE_WRITES_FORCED],
-		       (unsigned long long)s[UFQ_SIMPLE_SWEEPS]);
+		printf("ufq_simple: ins %llu (r %llu w %llu o %llu)", inserted,
+		       s[UFQ_SIMPLE_INSERTED_READS], s[UFQ_SIMPLE_INSERTED_WRITES],
+		       s[UFQ_SIMPLE_INSERTED_OTHERS]);
+		printf(" disp %llu (r %llu w %llu o %llu)", dispatched,
+		       s[UFQ_SIMPLE_DISPATCHED_READS],
+		       s[UFQ_SIMPLE_DISPATCHED_WRITES],
+		       s[UFQ_SIMPLE_DISPATCHED_OTHERS]);
+		printf(" merges bio %llu/%llu rq %llu fin %llu forced %llu sweeps %llu\n",
+		       s[UFQ_SIMPLE_BIO_BACK_MERGES],
+		       s[UFQ_SIMPLE_BIO_FRONT_MERGES], s[UFQ_SIMPLE_RQ_MERGES],
+		       s[UFQ_SIMPLE_FINISHED], s[UFQ_SIMPLE_WRITES_FORCED],
+		       s[UFQ_SIMPLE_SWEEPS]);
 		return;
 	}
 	printf("ufq_simple: final stats\n");
-	printf("inserted %llu\n", (unsigned long long)inserted);
-	printf("dispatched %llu\n", (unsigned long long)dispatched);
+	printf("inserted %llu\n", inserted);
+	printf("dispatched %llu\n", dispatched);
 	for (i = 0; i < UFQ_SIMPLE_NR_STATS; i++)
-		printf("%s %llu\n", stat_names[i], (unsigned long long)s[i]);
+		printf("%s %llu\n", stat_names[i], s[i]);
 }
 
 int main(int argc, char **argv)

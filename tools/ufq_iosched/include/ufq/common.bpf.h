@@ -65,14 +65,6 @@ static __always_inline u64 ufq_rq_sectors(const struct request *rq)
 	bpf_ufq_eject(___reason, sizeof(___reason));			\
 })
 
-#define BPF_STRUCT_OPS(name, args...)					\
-SEC("struct_ops/"#name)							\
-BPF_PROG(name, ##args)
-
-#define BPF_STRUCT_OPS_SLEEPABLE(name, args...)				\
-SEC("struct_ops.s/"#name)						\
-BPF_PROG(name, ##args)
-
 #ifndef container_of
 #define container_of(ptr, type, member)					\
 	((type *)((void *)(ptr) - __builtin_offsetof(type, member)))

@@ -35,13 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
 
 #define UFQ_MAX_DEVS		16
 #define UFQ_NAME_LEN		64
@@ -126,7 +122,7 @@ static inline bool ufq_disk_name(const char *dev, char *name, size_t size)
 		 base);
 	if (access(path, F_OK))
 		return false;
-	strcpy(name, base);
+	memcpy(name, base, strlen(base) + 1);
 	return true;
 }
 
@@ -147,8 +143,8 @@ static inline int ufq_loader_opt(struct ufq_loader *ld, int opt,
 			return -1;
 		}
 		if (!ufq_disk_name(arg, ld->devs[ld->nr_devs], UFQ_NAME_LEN)) {
-			UFQ_ERR("%s: %s is not a whole-disk block device with an I/O scheduler (no %s/NAME/queue/scheduler)",
-				ld->prog, arg, UFQ_SYSFS_BLOCK);
+			UFQ_ERR("%s: %s is not a whole-disk block device with an I/O scheduler",
+				ld->prog, arg);
 			return -1;
 		}
 		ld->nr_devs++;
@@ -354,14 +350,14 @@ static inline bool ufq_ejected(struct ufq_loader *ld)
 }
 
 /*
- * Sum a per-CPU array of @nr u64 counters (the BPF side's "stats" map,
- * UFQ_DEFINE_STATS()) into @out.
+ * Sum a per-CPU array of @nr counters (the BPF side's "stats" map,
+ * UFQ_DEFINE_STATS()) into @out; __u64 is unsigned long long (%llu).
  */
-static inline int ufq_read_stats(struct bpf_map *map, u64 *out, u32 nr)
+static inline int ufq_read_stats(struct bpf_map *map, __u64 *out, __u32 nr)
 {
 	int nr_cpus = libbpf_num_possible_cpus();
-	u64 *percpu;
-	u32 i;
+	__u64 *percpu;
+	__u32 i;
 	int cpu, ret = 0;
 
 	if (nr_cpus < 0)
