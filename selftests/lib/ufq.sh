@@ -3,8 +3,8 @@
 # ktap_helpers.sh).  The debugfs files are described in
 # Documentation/block/ufq-iosched.rst.
 #
-# ufq_fio_verify writes its fio output to $WORK/TAG.fio and reads
-# $UFQ_VERIFY_SIZE (default 16M).
+# ufq_fio_verify and ufq_start_loader write their output under $WORK;
+# ufq_fio_verify reads $UFQ_VERIFY_SIZE (default 16M).
 
 UFQ_DBG=/sys/kernel/debug/block
 UFQ_WATCHDOG=/sys/module/ufq/parameters/watchdog_timeout_ms
@@ -85,4 +85,69 @@ ufq_fio_verify() {
 		tail -15 "$WORK/$tag.fio" 2>/dev/null | sed 's/^/# /'
 	fi
 	return $rc
+}
+
+# ufq_start_loader TAG PATTERN CMD...: run a BPF scheduler's loader in the
+# background, stdout in $WORK/TAG.out and stderr in $WORK/TAG.err, until
+# its stdout has a line matching PATTERN (it attached); sets LOADER_PID.
+# Loading and verifying BPF is slow under TCG on a busy host: up to 180 s.
+ufq_start_loader() {
+	local tag=$1 pat=$2 i
+	shift 2
+	"$@" > "$WORK/$tag.out" 2> "$WORK/$tag.err" &
+	LOADER_PID=$!
+	for i in $(seq 1800); do
+		grep -q -- "$pat" "$WORK/$tag.out" && return 0
+		kill -0 $LOADER_PID 2>/dev/null || break
+		sleep 0.1
+	done
+	ktap_print_msg "$* did not attach:"
+	sed 's/^/# /' "$WORK/$tag.err" | tail -20
+	kill -9 $LOADER_PID 2>/dev/null
+	wait $LOADER_PID 2>/dev/null
+	LOADER_PID=
+	return 1
+}
+
+# ufq_stop_loader [SIGNAL]: signal the loader (default SIGINT: detach and
+# exit) and return its exit status
+ufq_stop_loader() {
+	local rc
+	[ -n "$LOADER_PID" ] || return 1
+	kill -"${1:-INT}" $LOADER_PID 2>/dev/null
+	wait $LOADER_PID 2>/dev/null
+	rc=$?
+	LOADER_PID=
+	return $rc
+}
+
+# ufq_setup_devices FAST SLOW: the devices of the UFQ tests.  FAST is a
+# memory-backed null_blk, SLOW one with one hardware tag and 1 ms
+# completions, on which requests wait in the scheduler (merges, watchdog,
+# policies), plus a loop device on a file in $WORK (LOOPDEV).  Sets
+# IODEVS to FAST, the loop device and $TEST_DISK if there is one.  Ends
+# the test plan with a failure if a device cannot be set up.
+ufq_setup_devices() {
+	nullb_create "$1" 256 || ktap_exit_fail_msg "cannot create null_blk $1"
+	nullb_create "$2" 64 hw_queue_depth=1 irqmode=2 completion_nsec=1000000 ||
+		ktap_exit_fail_msg "cannot create null_blk $2"
+	truncate -s 256M "$WORK/loop.img"
+	LOOPDEV=$(losetup -f --show "$WORK/loop.img") ||
+		ktap_exit_fail_msg "cannot set up a loop device"
+	IODEVS="$1 ${LOOPDEV#/dev/}"
+	if [ -n "${TEST_DISK:-}" ] && [ -b "$TEST_DISK" ]; then
+		IODEVS="$IODEVS $(dev_name "$TEST_DISK")"
+	fi
+}
+
+# ufq_teardown_devices FAST SLOW: undo ufq_setup_devices, leaving every
+# device of IODEVS with no scheduler
+ufq_teardown_devices() {
+	local d
+	for d in $IODEVS $2; do
+		echo none > "/sys/block/$d/queue/scheduler" 2>/dev/null
+	done
+	[ -n "$LOOPDEV" ] && losetup -d "$LOOPDEV" 2>/dev/null
+	nullb_destroy "$1" 2>/dev/null
+	nullb_destroy "$2" 2>/dev/null
 }

@@ -23,46 +23,22 @@ CFS=/sys/kernel/config/nullb
 NB=ufqnb0
 MB=ufqmerge0
 LOOPDEV=
+IODEVS=
 DEVS=
 LOADER_PID=
 
 cleanup() {
 	[ -n "$LOADER_PID" ] && kill "$LOADER_PID" 2>/dev/null && wait "$LOADER_PID" 2>/dev/null
-	for d in $DEVS; do
-		echo none > /sys/block/$d/queue/scheduler 2>/dev/null
-	done
-	[ -n "$LOOPDEV" ] && losetup -d "$LOOPDEV" 2>/dev/null
-	for n in $NB $MB; do nullb_destroy $n 2>/dev/null; done
+	ufq_teardown_devices $NB $MB
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 msg() { ktap_print_msg "$@"; }
 
-# start_loader MODE [EJECT_AFTER]: attach in the background until killed
+# start_loader MODE [EJECT_AFTER]: attach in the background until stopped
 start_loader() {
-	"$UFQ_TEST" "$1" 0 ${2:-} > "$WORK/loader.out" 2> "$WORK/loader.err" &
-	LOADER_PID=$!
-	local i
-	for i in $(seq 100); do
-		grep -q '^attached' "$WORK/loader.out" && return 0
-		kill -0 $LOADER_PID 2>/dev/null || break
-		sleep 0.1
-	done
-	msg "loader $1 did not attach:"
-	sed 's/^/# /' "$WORK/loader.err" | tail -40
-	wait $LOADER_PID 2>/dev/null
-	LOADER_PID=
-	return 1
-}
-
-stop_loader() {
-	[ -z "$LOADER_PID" ] && return 1
-	kill $LOADER_PID
-	wait $LOADER_PID
-	local rc=$?
-	LOADER_PID=
-	return $rc
+	ufq_start_loader loader '^attached' "$UFQ_TEST" "$1" 0 ${2:-}
 }
 
 counter() {	# counter NAME: from the last loader's output
@@ -76,19 +52,9 @@ if ! ufq_prepare; then
 	exit "$KSFT_SKIP"
 fi
 
-nullb_create $NB 256 || ktap_exit_fail_msg "cannot create null_blk $NB"
-# one hardware tag and 1 ms completions: requests wait in the scheduler
-nullb_create $MB 64 hw_queue_depth=1 irqmode=2 completion_nsec=1000000 ||
-	ktap_exit_fail_msg "cannot create null_blk $MB"
-truncate -s 256M "$WORK/loop.img"
-LOOPDEV=$(losetup -f --show "$WORK/loop.img") ||
-	ktap_exit_fail_msg "cannot set up a loop device"
-DEVS="$NB ${LOOPDEV#/dev/}"
-if [ -n "${TEST_DISK:-}" ] && [ -b "$TEST_DISK" ]; then
-	DEVS="$DEVS ${TEST_DISK#/dev/}"
-fi
-IODEVS=$DEVS
-DEVS="$DEVS $MB"
+# $MB: requests wait in the scheduler, so that merges happen
+ufq_setup_devices $NB $MB
+DEVS="$IODEVS $MB"
 ndev=$(echo $IODEVS | wc -w)
 
 ktap_set_plan $((1 + 2 * ndev + 12))
@@ -164,7 +130,7 @@ if start_loader fifo; then
 	done
 	for p in $pids; do wait $p || rc=1; done
 	after=$(ufq_stat $NB bpf_dispatched)
-	stop_loader || rc=1
+	ufq_stop_loader || rc=1
 	msg "bpf_dispatched on $NB: $before -> $after"
 	[ "$after" -gt "$before" ] || rc=1
 	[ "$(counter dispatched)" -gt 0 ] || rc=1
@@ -194,7 +160,7 @@ for mode in fifo rqmerge; do
 		--ioengine=libaio --iodepth=32 --iodepth_batch_submit=1 \
 		--direct=1 --verify=crc32c --verify_fatal=1 --do_verify=1 \
 		--output="$WORK/seq$mode.fio" >/dev/null 2>&1 || rc=1
-	stop_loader || rc=1
+	ufq_stop_loader || rc=1
 	b1=$(ufq_stat $MB merged_bios); r1=$(ufq_stat $MB merged_requests)
 	msg "$mode: debugfs merged_bios +$((b1 - b0)) merged_requests +$((r1 - r0))"
 	msg "$mode: loader $(tr '\n' ' ' < $WORK/loader.out)"
@@ -254,7 +220,7 @@ if start_loader fifo; then
 		sleep 0.3
 	done
 	for p in $pids; do wait $p || rc=1; done
-	stop_loader || rc=1
+	ufq_stop_loader || rc=1
 	msg "$n switches; loader: $(tr '\n' ' ' < $WORK/loader.out)"
 	[ "$(counter init_sched)" -gt "$(echo $DEVS | wc -w)" ] || rc=1
 	[ "$(counter init_sched)" = "$(counter exit_sched)" ] || rc=1
@@ -279,7 +245,7 @@ if start_loader eject 50; then
 	[ "$(ufq_sched_field $NB queue_attached)" = 0 ] || rc=1
 	# still attached: a new one is refused until the loader detaches
 	"$UFQ_TEST" fifo 1 > "$WORK/busy.out" 2>&1 && rc=1
-	stop_loader || rc=1
+	ufq_stop_loader || rc=1
 	[ "$(ufq_sched_field $NB state)" = disabled ] || rc=1
 	[ "$(ufq_sched_field $NB exit_kind)" = bpf ] || rc=1
 	ufq_stats_consistent $NB || rc=1
@@ -296,7 +262,7 @@ if start_loader badid; then
 	ufq_wait_state $NB ejected 10 || rc=1
 	msg "exit_kind $(ufq_sched_field $NB exit_kind): $(ufq_sched_field $NB exit_reason)"
 	[ "$(ufq_sched_field $NB exit_kind)" = error ] || rc=1
-	stop_loader || rc=1
+	ufq_stop_loader || rc=1
 	ufq_stats_consistent $NB || rc=1
 else
 	rc=1
@@ -315,7 +281,7 @@ if start_loader stall; then
 	ufq_wait_state $NB ejected 10 || rc=1
 	msg "exit_kind $(ufq_sched_field $NB exit_kind): $(ufq_sched_field $NB exit_reason)"
 	[ "$(ufq_sched_field $NB exit_kind)" = watchdog ] || rc=1
-	stop_loader || rc=1
+	ufq_stop_loader || rc=1
 	[ "$(counter dispatched)" -eq 0 ] || rc=1
 	ufq_stats_consistent $NB || rc=1
 else
@@ -328,7 +294,7 @@ ktap_result $rc "watchdog ejects a scheduler that never dispatches"
 rc=0
 if start_loader kptr; then
 	ufq_fio_verify $NB kptr-$NB || rc=1
-	stop_loader || rc=1
+	ufq_stop_loader || rc=1
 	msg "stashed $(counter stashed)"
 	[ "$(counter stashed)" -ge 1 ] || rc=1
 	sleep 1
@@ -349,12 +315,12 @@ if nullb_create ufqgone0 32 && ufq_set_sched ufqgone0 ufq && start_loader fifo; 
 	echo 0 > $CFS/ufqgone0/power && rmdir $CFS/ufqgone0 || rc=1
 	# the other queues keep their scheduler
 	ufq_fio_verify $NB gone-$NB || rc=1
-	stop_loader || rc=1
+	ufq_stop_loader || rc=1
 	msg "loader: $(tr '\n' ' ' < $WORK/loader.out)"
 	[ "$(counter init_sched)" = "$(counter exit_sched)" ] || rc=1
 else
 	rc=1
-	stop_loader
+	ufq_stop_loader
 fi
 rmdir $CFS/ufqgone0 2>/dev/null
 ktap_result $rc "device removal while a BPF scheduler is attached"

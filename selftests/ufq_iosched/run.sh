@@ -29,6 +29,7 @@ POLICY_SECS=6		# each fio run of the policy tests
 export UFQ_VERIFY_SIZE=${UFQ_VERIFY_SIZE:-8M}
 LOADER_PID=
 LOOPDEV=
+IODEVS=
 WDT_OLD=
 
 cleanup() {
@@ -36,48 +37,20 @@ cleanup() {
 		wait "$LOADER_PID" 2>/dev/null
 	mountpoint -q "$WORK/mnt" && umount "$WORK/mnt"
 	[ -n "$WDT_OLD" ] && echo "$WDT_OLD" > "$UFQ_WATCHDOG"
-	for d in $ALLDEVS; do
-		echo none > "/sys/block/$d/queue/scheduler" 2>/dev/null
-	done
-	[ -n "$LOOPDEV" ] && losetup -d "$LOOPDEV" 2>/dev/null
-	for n in $NB $SLOW; do nullb_destroy $n 2>/dev/null; done
 	cd /
+	ufq_teardown_devices $NB $SLOW
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 msg() { ktap_print_msg "$@"; }
 
-# start_loader NAME TAG [options]: run loader NAME in the background, its
-# output in $WORK/TAG.{out,err}, until it has attached
+# start_loader NAME TAG [options]: loader NAME of tools/ufq_iosched in
+# the background, its output in $WORK/TAG.{out,err}, until it attached
 start_loader() {
-	local name=$1 tag=$2 i
+	local name=$1 tag=$2
 	shift 2
-	"$UFQ_BIN/$name" -i 1 "$@" > "$WORK/$tag.out" 2> "$WORK/$tag.err" &
-	LOADER_PID=$!
-	# loading and verifying is slow under TCG on a busy host
-	for i in $(seq 1800); do
-		grep -q ': attached' "$WORK/$tag.out" && return 0
-		kill -0 $LOADER_PID 2>/dev/null || break
-		sleep 0.1
-	done
-	msg "$name did not attach:"
-	sed 's/^/# /' "$WORK/$tag.err" | tail -20
-	kill -9 $LOADER_PID 2>/dev/null
-	wait $LOADER_PID 2>/dev/null
-	LOADER_PID=
-	return 1
-}
-
-# stop_loader [SIGNAL]: signal the loader (default INT), return its status
-stop_loader() {
-	local rc
-	[ -n "$LOADER_PID" ] || return 1
-	kill -"${1:-INT}" $LOADER_PID 2>/dev/null
-	wait $LOADER_PID 2>/dev/null
-	rc=$?
-	LOADER_PID=
-	return $rc
+	ufq_start_loader $tag ': attached' "$UFQ_BIN/$name" -i 1 "$@"
 }
 
 final() {	# final TAG NAME: a counter of the loader's final stats
@@ -107,26 +80,14 @@ if ! ufq_prepare; then
 	exit "$KSFT_SKIP"
 fi
 for s in $SCHEDS; do
-	if [ ! -x "$UFQ_BIN/$s" ]; then
-		ktap_skip_all "$UFQ_BIN/$s not built (python -m harness build)"
-		exit "$KSFT_SKIP"
-	fi
+	[ -x "$UFQ_BIN/$s" ] ||
+		ktap_exit_fail_msg "$UFQ_BIN/$s is missing: python -m harness build builds it"
 done
 cd "$WORK" || exit 1
 
-nullb_create $NB 256 || ktap_exit_fail_msg "cannot create null_blk $NB"
-nullb_create $SLOW 64 hw_queue_depth=1 irqmode=2 completion_nsec=1000000 ||
-	ktap_exit_fail_msg "cannot create null_blk $SLOW"
-truncate -s 256M "$WORK/loop.img"
-LOOPDEV=$(losetup -f --show "$WORK/loop.img") ||
-	ktap_exit_fail_msg "cannot set up a loop device"
-IODEVS="$NB ${LOOPDEV#/dev/}"
+ufq_setup_devices $NB $SLOW
 # devices that never requeue: every dispatched request finishes once
 EXACT="$NB ${LOOPDEV#/dev/}"
-if [ -n "${TEST_DISK:-}" ] && [ -b "$TEST_DISK" ]; then
-	IODEVS="$IODEVS $(dev_name "$TEST_DISK")"
-fi
-ALLDEVS="$IODEVS $SLOW"
 
 ktap_set_plan 10
 
@@ -156,7 +117,7 @@ for s in $SCHEDS; do
 			*) ufq_stats_consistent $d || rc=1 ;;
 			esac
 		done
-		stop_loader || { msg "$s exited with $?"; rc=1; }
+		ufq_stop_loader || { msg "$s exited with $?"; rc=1; }
 		msg "$(exit_line $s-verify)"
 		exit_line $s-verify | grep -q 'kind=unregistered' || rc=1
 		ins=$(final $s-verify inserted); disp=$(final $s-verify dispatched)
@@ -220,7 +181,7 @@ if start_loader ufq_simple ext4; then
 		[ "$b1" -gt "$b0" ] || rc=1
 		ufq_stats_consistent $d || rc=1
 	done
-	stop_loader || rc=1
+	ufq_stop_loader || rc=1
 else
 	rc=1
 fi
@@ -250,7 +211,7 @@ while [ $cycles -lt $STRESS_CYCLES ] || [ -n "$fio_pids" ]; do
 			done
 		done
 		sleep 0.5
-		stop_loader || { msg "ufq_simple exited with $?"; rc=1; }
+		ufq_stop_loader || { msg "ufq_simple exited with $?"; rc=1; }
 		exit_line stress | grep -q 'kind=unregistered' || rc=1
 		cycles=$((cycles + 1))
 	else
@@ -290,7 +251,7 @@ if start_loader ufq_simple kill -d $NB; then
 		[ "$(ufq_stat $NB bpf_dispatched)" -gt 0 ] && break
 		sleep 0.1
 	done
-	stop_loader KILL
+	ufq_stop_loader KILL
 	st=$?
 	[ $st -eq 137 ] || { msg "loader status $st"; rc=1; }
 	ufq_wait_state $NB disabled 30 || rc=1
@@ -326,7 +287,7 @@ if start_loader ufq_simple wdog -d $SLOW; then
 		kill -0 $LOADER_PID 2>/dev/null || break
 		sleep 0.1
 	done
-	stop_loader
+	ufq_stop_loader
 	st=$?
 	wait $fpid || { msg "fio failed"; rc=1; }
 	sed -n '/ejected\|exit kind/s/^/# /p' "$WORK/wdog.out"
@@ -353,7 +314,7 @@ if start_loader ufq_simple merge; then
 		--ioengine=libaio --iodepth=32 --iodepth_batch_submit=1 \
 		--direct=1 --verify=crc32c --verify_fatal=1 --do_verify=1 \
 		--output="$WORK/merge.fio" > /dev/null 2>&1 || rc=1
-	stop_loader || rc=1
+	ufq_stop_loader || rc=1
 	back=$(final merge bio_back_merges); front=$(final merge bio_front_merges)
 	mb1=$(ufq_stat $SLOW merged_bios)
 	msg "bio merges: back $back front $front request $(final merge rq_merges) hint $(final merge merge_hint_hits); debugfs merged_bios +$((mb1 - mb0))"
@@ -380,11 +341,22 @@ policy_run() {
 		--time_based --runtime=$POLICY_SECS --output-format=json \
 		--output="$WORK/$tag.json" "$@" > /dev/null 2>&1 || rc=1
 	if [ $sched = ufq_prio ]; then
-		stop_loader || rc=1
+		ufq_stop_loader || rc=1
 		msg "ufq_prio dispatched be0 $(final $tag be0_dispatched) be7 $(final $tag be7_dispatched)"
 		[ "$(final $tag be0_dispatched)" -gt 0 ] &&
 			[ "$(final $tag be7_dispatched)" -gt 0 ] || rc=1
 	fi
+	return $rc
+}
+
+# policy_compare TAG FIO_JOBS...: the jobs under mq-deadline, then under
+# ufq_prio; JSON in $WORK/TAG-mq-deadline.json and $WORK/TAG-ufq_prio.json
+policy_compare() {
+	local tag=$1 s rc=0
+	shift
+	for s in mq-deadline ufq_prio; do
+		policy_run $s $tag-$s "$@" || rc=1
+	done
 	return $rc
 }
 
@@ -397,12 +369,10 @@ ratio() {
 # to a bulk reader (BE level 7, 32 random reads in flight).  Against a bulk
 # writer mq-deadline's read preference already protects the reader (about
 # 1.7x worse than ufq_prio here); against other reads it does not.
-rc=0
-for s in mq-deadline ufq_prio; do
-	policy_run $s lat-$s \
-		--name=hi --rw=randread --iodepth=1 --prioclass=2 --prio=0 \
-		--name=bulk --rw=randread --iodepth=32 --prioclass=2 --prio=7 || rc=1
-done
+policy_compare lat \
+	--name=hi --rw=randread --iodepth=1 --prioclass=2 --prio=0 \
+	--name=bulk --rw=randread --iodepth=32 --prioclass=2 --prio=7
+rc=$?
 if [ $rc -eq 0 ]; then
 	dl=$(fio_json lat-mq-deadline 'j["jobs"][0]["read"]["clat_ns"]["mean"]')
 	pr=$(fio_json lat-ufq_prio 'j["jobs"][0]["read"]["clat_ns"]["mean"]')
@@ -420,12 +390,10 @@ ktap_result $rc "ufq_prio: a high priority reader's latency next to a bulk reade
 # 9. two backlogged readers at BE levels 0 and 7 (16 requests in flight
 # each): ufq_prio shares the device by weight, 8:1; mq-deadline does not
 # tell the levels apart
-rc=0
-for s in mq-deadline ufq_prio; do
-	policy_run $s share-$s \
-		--name=be0 --rw=randread --iodepth=16 --prioclass=2 --prio=0 \
-		--name=be7 --rw=randread --iodepth=16 --prioclass=2 --prio=7 || rc=1
-done
+policy_compare share \
+	--name=be0 --rw=randread --iodepth=16 --prioclass=2 --prio=0 \
+	--name=be7 --rw=randread --iodepth=16 --prioclass=2 --prio=7
+rc=$?
 if [ $rc -eq 0 ]; then
 	for s in mq-deadline ufq_prio; do
 		a=$(fio_json share-$s 'j["jobs"][0]["read"]["total_ios"]')
@@ -463,7 +431,7 @@ if start_loader ufq_simple busy; then
 	check_refused 'another UFQ scheduler is attached' ufq_prio -d $NB || rc=1
 	# the refused loader put back what it had changed
 	grep -q '\[none\]' /sys/block/$NB/queue/scheduler || rc=1
-	stop_loader || rc=1
+	ufq_stop_loader || rc=1
 else
 	rc=1
 fi

@@ -3,7 +3,6 @@
  * Loader of ufq_prio, proportional I/O sharing by I/O priority
  * (ufq_prio.bpf.c has the design).
  */
-#include <libgen.h>
 #include <ufq/common.h>
 
 #include "ufq_prio.h"
@@ -95,49 +94,28 @@ static void print_stats(void *ctx, bool final)
 	}
 }
 
+static int prio_option(void *ctx, int opt, const char *arg)
+{
+	return opt == 'w' ? parse_weight(ctx, arg) : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct ufq_loader ld;
 	struct ufq_prio *skel;
-	int opt, ret;
+	int ret;
 
-	ufq_loader_init(&ld, "ufq_prio");
+	ufq_loader_init(&ld, "ufq_prio", help_fmt);
 	skel = ufq_prio__open();
 	if (!skel) {
 		UFQ_ERR("ufq_prio: cannot open the BPF object: %s",
 			strerror(errno));
 		return UFQ_EXIT_FAILED;
 	}
-
-	while ((opt = getopt(argc, argv, UFQ_LOADER_OPTS "w:h")) != -1) {
-		ret = ufq_loader_opt(&ld, opt, optarg);
-		if (ret < 0)
-			goto fail;
-		if (!ret)
-			continue;
-		switch (opt) {
-		case 'w':
-			if (parse_weight(skel, optarg))
-				goto fail;
-			break;
-		default:
-			fprintf(stderr, help_fmt, basename(argv[0]));
-			ufq_prio__destroy(skel);
-			return opt == 'h' ? 0 : UFQ_EXIT_FAILED;
-		}
-	}
-	if (optind < argc) {
-		UFQ_ERR("ufq_prio: unexpected argument %s (see -h)",
-			argv[optind]);
-		goto fail;
-	}
-
-	ret = ufq_loader_main(&ld, skel->skeleton, skel->maps.prio_ops,
-			      print_stats, skel);
+	ret = ufq_loader_parse(&ld, argc, argv, "w:", prio_option, skel);
+	if (ret < 0)
+		ret = ufq_loader_main(&ld, skel->skeleton, skel->maps.prio_ops,
+				      print_stats, skel);
 	ufq_prio__destroy(skel);
 	return ret;
-
-fail:
-	ufq_prio__destroy(skel);
-	return UFQ_EXIT_FAILED;
 }

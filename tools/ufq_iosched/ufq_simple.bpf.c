@@ -186,16 +186,26 @@ static __always_inline u64 sweep_of(struct direction *d, u64 sector)
 	return sector > d->pos ? d->sweep : d->sweep + 1;
 }
 
-/* @n leaves direction @d: returns true if it starts a new sweep */
-static __always_inline bool direction_pop(struct direction *d,
-					  struct sort_node *n)
+/*
+ * Take the first request of @root, the tree of direction @d, under the
+ * lock; *new_sweep tells whether it starts a new sweep.
+ */
+static __always_inline struct sort_node *
+direction_pop(struct bpf_rb_root *root, struct direction *d, bool *new_sweep)
 {
-	bool new_sweep = n->sweep != d->sweep;
+	struct bpf_rb_node *rb = bpf_rbtree_first(root);
+	struct sort_node *n;
 
+	if (rb)
+		rb = bpf_rbtree_remove(root, rb);
+	if (!rb)
+		return NULL;
+	n = container_of(rb, struct sort_node, rb);
+	*new_sweep = n->sweep != d->sweep;
 	d->sweep = n->sweep;
 	d->pos = n->sector;
 	d->nr--;
-	return new_sweep;
+	return n;
 }
 
 SEC("struct_ops/simple_init_sched")
@@ -288,10 +298,9 @@ SEC("struct_ops/simple_dispatch_req")
 u64 BPF_PROG(simple_dispatch_req, struct request_queue *q)
 {
 	struct sched_queue *sq = lookup_queue(q);
-	struct bpf_rb_node *rb = NULL;
 	struct bpf_list_node *ln;
-	struct sort_node *n = NULL;
-	bool write = false, forced = false, sweep = false;
+	struct sort_node *n;
+	bool write, forced = false, sweep = false;
 	u64 id;
 
 	if (!sq)
@@ -310,27 +319,16 @@ u64 BPF_PROG(simple_dispatch_req, struct request_queue *q)
 		return id;
 	}
 
-	if (sq->wr.nr && (!sq->rd.nr || sq->reads_over_writes >= read_batch)) {
-		rb = bpf_rbtree_first(&sq->writes);
-		if (rb)
-			rb = bpf_rbtree_remove(&sq->writes, rb);
-		if (rb) {
-			n = container_of(rb, struct sort_node, rb);
-			sweep = direction_pop(&sq->wr, n);
-			forced = sq->rd.nr > 0;
-			sq->reads_over_writes = 0;
-			write = true;
-		}
+	write = sq->wr.nr &&
+		(!sq->rd.nr || sq->reads_over_writes >= read_batch);
+	if (write) {
+		forced = sq->rd.nr > 0;
+		n = direction_pop(&sq->writes, &sq->wr, &sweep);
+		sq->reads_over_writes = 0;
 	} else {
-		rb = bpf_rbtree_first(&sq->reads);
-		if (rb)
-			rb = bpf_rbtree_remove(&sq->reads, rb);
-		if (rb) {
-			n = container_of(rb, struct sort_node, rb);
-			sweep = direction_pop(&sq->rd, n);
-			if (sq->wr.nr)
-				sq->reads_over_writes++;
-		}
+		n = direction_pop(&sq->reads, &sq->rd, &sweep);
+		if (sq->wr.nr)
+			sq->reads_over_writes++;
 	}
 	if (!n) {
 		bpf_spin_unlock(&sq->lock);

@@ -3,7 +3,6 @@
  * Loader of ufq_simple, the sector-sorting UFQ scheduler
  * (ufq_simple.bpf.c has the design).
  */
-#include <libgen.h>
 #include <ufq/common.h>
 
 #include "ufq_simple.h"
@@ -77,57 +76,41 @@ static void print_stats(void *ctx, bool final)
 		printf("%s %llu\n", stat_names[i], s[i]);
 }
 
+static int simple_option(void *ctx, int opt, const char *arg)
+{
+	struct ufq_simple *skel = ctx;
+	unsigned long batch;
+	char *end;
+
+	if (opt != 'b')
+		return 1;
+	errno = 0;
+	batch = strtoul(arg, &end, 10);
+	if (errno || *end || !batch || batch > 1000000) {
+		UFQ_ERR("ufq_simple: -b takes 1 to 1000000 reads, not %s", arg);
+		return -1;
+	}
+	skel->rodata->read_batch = batch;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ufq_loader ld;
 	struct ufq_simple *skel;
-	unsigned long batch;
-	char *end;
-	int opt, ret;
+	int ret;
 
-	ufq_loader_init(&ld, "ufq_simple");
+	ufq_loader_init(&ld, "ufq_simple", help_fmt);
 	skel = ufq_simple__open();
 	if (!skel) {
 		UFQ_ERR("ufq_simple: cannot open the BPF object: %s",
 			strerror(errno));
 		return UFQ_EXIT_FAILED;
 	}
-
-	while ((opt = getopt(argc, argv, UFQ_LOADER_OPTS "b:h")) != -1) {
-		ret = ufq_loader_opt(&ld, opt, optarg);
-		if (ret < 0)
-			goto fail;
-		if (!ret)
-			continue;
-		switch (opt) {
-		case 'b':
-			errno = 0;
-			batch = strtoul(optarg, &end, 10);
-			if (errno || *end || !batch || batch > 1000000) {
-				UFQ_ERR("ufq_simple: -b takes 1 to 1000000 reads, not %s",
-					optarg);
-				goto fail;
-			}
-			skel->rodata->read_batch = batch;
-			break;
-		default:
-			fprintf(stderr, help_fmt, basename(argv[0]));
-			ufq_simple__destroy(skel);
-			return opt == 'h' ? 0 : UFQ_EXIT_FAILED;
-		}
-	}
-	if (optind < argc) {
-		UFQ_ERR("ufq_simple: unexpected argument %s (see -h)",
-			argv[optind]);
-		goto fail;
-	}
-
-	ret = ufq_loader_main(&ld, skel->skeleton, skel->maps.simple_ops,
-			      print_stats, skel);
+	ret = ufq_loader_parse(&ld, argc, argv, "b:", simple_option, skel);
+	if (ret < 0)
+		ret = ufq_loader_main(&ld, skel->skeleton, skel->maps.simple_ops,
+				      print_stats, skel);
 	ufq_simple__destroy(skel);
 	return ret;
-
-fail:
-	ufq_simple__destroy(skel);
-	return UFQ_EXIT_FAILED;
 }

@@ -6,13 +6,14 @@
  *
  * A loader does:
  *
- *	ufq_loader_init(&ld, "ufq_x");
+ *	ufq_loader_init(&ld, "ufq_x", help_fmt);
  *	skel = ufq_x__open();
- *	while ((opt = getopt(argc, argv, UFQ_LOADER_OPTS "...")) != -1)
- *		ufq_loader_opt(&ld, opt, optarg) or its own options;
- *	ret = ufq_loader_main(&ld, skel->skeleton, skel->maps.x_ops,
- *			      print_stats, skel);
+ *	ret = ufq_loader_parse(&ld, argc, argv, "w:", x_option, skel);
+ *	if (ret < 0)
+ *		ret = ufq_loader_main(&ld, skel->skeleton, skel->maps.x_ops,
+ *				      print_stats, skel);
  *	ufq_x__destroy(skel);
+ *	return ret;
  *
  * ufq_loader_main() loads the programs, selects ufq on every -d device,
  * attaches, prints statistics until SIGINT/SIGTERM or until the kernel
@@ -65,6 +66,7 @@
 
 struct ufq_loader {
 	const char *prog;
+	const char *help_fmt;	/* printf format of -h, %s: program name */
 	char devs[UFQ_MAX_DEVS][UFQ_NAME_LEN];
 	char saved_sched[UFQ_MAX_DEVS][UFQ_NAME_LEN];
 	int nr_devs;
@@ -96,12 +98,14 @@ static int ufq_libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return vfprintf(stderr, fmt, args);
 }
 
-static inline void ufq_loader_init(struct ufq_loader *ld, const char *prog)
+static inline void ufq_loader_init(struct ufq_loader *ld, const char *prog,
+				   const char *help_fmt)
 {
 	struct sigaction sa = { .sa_handler = ufq_on_signal };
 
 	memset(ld, 0, sizeof(*ld));
 	ld->prog = prog;
+	ld->help_fmt = help_fmt;
 	ld->interval = 2;
 	libbpf_set_print(ufq_libbpf_print);
 	sigaction(SIGINT, &sa, NULL);
@@ -164,6 +168,44 @@ static inline int ufq_loader_opt(struct ufq_loader *ld, int opt,
 		return 0;
 	}
 	return 1;
+}
+
+/*
+ * A loader's own option: 0 if handled, -1 (after a message) if its
+ * argument is bad, 1 if it is not one of the loader's options.
+ */
+typedef int (*ufq_opt_fn)(void *ctx, int opt, const char *arg);
+
+/*
+ * Parse the command line: the common options and, with @own_opts (getopt
+ * letters), the loader's own through @own.  Returns -1 to go on, or the
+ * status to exit with (0 after -h, UFQ_EXIT_FAILED after a message).
+ */
+static inline int ufq_loader_parse(struct ufq_loader *ld, int argc,
+				   char **argv, const char *own_opts,
+				   ufq_opt_fn own, void *ctx)
+{
+	char opts[64];
+	int opt, ret;
+
+	snprintf(opts, sizeof(opts), "%s%sh", UFQ_LOADER_OPTS, own_opts);
+	while ((opt = getopt(argc, argv, opts)) != -1) {
+		ret = ufq_loader_opt(ld, opt, optarg);
+		if (ret == 1 && opt != 'h' && opt != '?')
+			ret = own(ctx, opt, optarg);
+		if (ret < 0)
+			return UFQ_EXIT_FAILED;
+		if (ret == 1) {
+			fprintf(stderr, ld->help_fmt, ld->prog);
+			return opt == 'h' ? 0 : UFQ_EXIT_FAILED;
+		}
+	}
+	if (optind < argc) {
+		UFQ_ERR("%s: unexpected argument %s (see -h)", ld->prog,
+			argv[optind]);
+		return UFQ_EXIT_FAILED;
+	}
+	return -1;
 }
 
 static inline int ufq_read_line(const char *path, char *buf, size_t size)
