@@ -32,6 +32,34 @@ class BenchRow:
 
 
 @dataclass(frozen=True)
+class Goal:
+    """A target stated by an issue: ``variant`` reaches ``min_ratio`` times
+    ``reference`` in every group whose name contains ``groups``."""
+
+    variant: str
+    reference: str
+    min_ratio: float
+    groups: str = ""
+
+    def verdicts(self, rows: list[BenchRow]) -> list[str]:
+        """One line per group the goal applies to, measured against the goal."""
+        lines = []
+        by_group: dict[str, dict[str, float]] = {}
+        for r in rows:
+            if self.groups in r.group:
+                by_group.setdefault(r.group, {})[r.variant] = r.value
+        for group, values in by_group.items():
+            if self.variant not in values or not values.get(self.reference):
+                lines.append(f"{group}: {self.variant} or {self.reference} not measured")
+                continue
+            ratio = values[self.variant] / values[self.reference]
+            verdict = "met" if ratio >= self.min_ratio else "NOT met"
+            lines.append(f"{group}: {self.variant} / {self.reference} = {ratio:.2f}"
+                         f" (goal >= {self.min_ratio:.2f}: {verdict})")
+        return lines
+
+
+@dataclass(frozen=True)
 class Benchmark:
     name: str
     description: str
@@ -39,6 +67,7 @@ class Benchmark:
     baseline: str  # variant every other one is compared with
     reduce: Callable[[Path], list[BenchRow]]
     timeout: float = 1800
+    goal: Goal | None = None
 
 
 def _natural_key(text: str) -> list[object]:
@@ -66,6 +95,12 @@ def fio_read_stats(path: Path) -> tuple[float, float | None]:
     return float(job["iops"]), (p99 / 1000.0 if p99 is not None else None)
 
 
+def fio_total_iops(path: Path) -> float:
+    """Read plus write IOPS of a fio JSON (a mixed workload counts both)."""
+    job = json.loads(path.read_text())["jobs"][0]
+    return sum(float(job.get(side, {}).get("iops", 0.0)) for side in ("read", "write"))
+
+
 def reduce_fio_sched(shared: Path) -> list[BenchRow]:
     rows = []
     for path in sorted((shared / "fio_sched").glob("*.json")):
@@ -73,6 +108,21 @@ def reduce_fio_sched(shared: Path) -> list[BenchRow]:
         iops, p99 = fio_read_stats(path)
         rows.append(BenchRow(group=f"{device} {qd}", variant=sched, value=iops,
                              unit="IOPS", p99_us=p99))
+    return rows
+
+
+def reduce_fio_ufq(shared: Path) -> list[BenchRow]:
+    """<device>_<workload>_<scheduler>_qd<N>.json: total IOPS, read p99.
+
+    Device and workload names have no underscore; scheduler names may
+    (ufq_simple), so they are what lies between the second and last field.
+    """
+    rows = []
+    for path in sorted((shared / "ufq").glob("*.json")):
+        device, workload, *sched, qd = path.stem.split("_")
+        rows.append(BenchRow(group=f"{device} {workload} {qd}", variant="_".join(sched),
+                             value=fio_total_iops(path), unit="IOPS",
+                             p99_us=fio_read_stats(path)[1]))
     return rows
 
 
@@ -107,6 +157,13 @@ BENCHMARKS: dict[str, Benchmark] = {
                     " (bpf_empty/bpf_regions: loop steps without NOPs)",
         script="bench/iou_nops.sh", baseline="link2", reduce=reduce_iou_nops,
         timeout=900),
+    "ufq": Benchmark(
+        name="ufq",
+        description="fio 4k randread and 70/30 randrw, QD 1/8/32, null_blk and virtio-blk:"
+                    " none, mq-deadline, kyber, bfq, ufq (no BPF), ufq + ufq_simple",
+        script="bench/ufq.sh", baseline="none", reduce=reduce_fio_ufq, timeout=1800,
+        goal=Goal(variant="ufq_simple", reference="mq-deadline", min_ratio=0.9,
+                  groups="benchufq")),
 }
 
 
@@ -172,6 +229,8 @@ def run_benchmarks(layout: Layout, names: list[str]) -> int:
             continue
         print(f"\n{bench.name}: {bench.description}")
         print(bench_table(rows, bench.baseline))
+        if bench.goal:
+            print("\n".join(["goal:"] + ["  " + line for line in bench.goal.verdicts(rows)]))
         (out / f"{bench.name}.json").write_text(json.dumps(
             {"benchmark": bench.name, "description": bench.description,
              "baseline": bench.baseline, "rows": [asdict(r) for r in rows]}, indent=1))
