@@ -18,7 +18,7 @@ from pathlib import Path
 
 from harness.layout import Layout
 from harness.vm import make_disk, run_in_guest
-from harness.workloads import format_table
+from harness.tables import format_table
 
 
 @dataclass(frozen=True)
@@ -126,11 +126,15 @@ def reduce_fio_ufq(shared: Path) -> list[BenchRow]:
     return rows
 
 
-def reduce_iou_nops(shared: Path) -> list[BenchRow]:
+IOURING_VARIANTS = ("link2", "qd1", "bpf", "bpf_inline", "bpf_empty", "bpf_empty_ns",
+                    "bpf_regions")
+
+
+def reduce_iouring(shared: Path) -> list[BenchRow]:
     """Median NOP rate per variant of the io_uring NOP benchmark."""
     runs: dict[str, list[float]] = {}
     nops = 0
-    for path in sorted((shared / "iou_nops").glob("*.json")):
+    for path in sorted((shared / "iouring").glob("*.json")):
         text = path.read_text().strip()
         if not text:
             continue
@@ -138,7 +142,7 @@ def reduce_iou_nops(shared: Path) -> list[BenchRow]:
         nops = res["nops"]
         runs.setdefault(res["variant"], []).append(res["nops"] / res["seconds"])
     rows = []
-    for variant in ("link2", "qd1", "bpf", "bpf_empty", "bpf_empty_ns", "bpf_regions"):
+    for variant in IOURING_VARIANTS:
         rates = sorted(runs.get(variant, []))
         if rates:
             rows.append(BenchRow(group=f"{nops} NOPs", variant=variant,
@@ -151,11 +155,12 @@ BENCHMARKS: dict[str, Benchmark] = {
         name="fio",
         description="fio 4k random read, QD 1/8/32, null_blk and virtio-blk, per scheduler",
         script="bench/fio_sched.sh", baseline="none", reduce=reduce_fio_sched),
-    "iou_nops": Benchmark(
-        name="iou_nops",
+    "iouring": Benchmark(
+        name="iouring",
         description="sequential NOPs: 2-NOP links per syscall, QD1 per syscall, BPF loop"
-                    " (bpf_empty/bpf_regions: loop steps without NOPs)",
-        script="bench/iou_nops.sh", baseline="link2", reduce=reduce_iou_nops,
+                    " (one NOP a step; inline: NOPs reaped within a step;"
+                    " empty/regions: steps without NOPs)",
+        script="bench/iouring.sh", baseline="link2", reduce=reduce_iouring,
         timeout=900),
     "ufq": Benchmark(
         name="ufq",
@@ -165,6 +170,9 @@ BENCHMARKS: dict[str, Benchmark] = {
         goal=Goal(variant="ufq_simple", reference="mq-deadline", min_ratio=0.9,
                   groups="benchufq")),
 }
+
+# former names of benchmarks
+BENCHMARK_ALIASES = {"iou_nops": "iouring"}
 
 
 def register(bench: Benchmark) -> None:
@@ -205,8 +213,13 @@ def plot(rows: list[BenchRow], bench: Benchmark, path: Path) -> None:
     plt.close(fig)
 
 
+def resolve_names(names: list[str]) -> list[str]:
+    """The benchmarks asked for, former names replaced, each once; all if none."""
+    return list(dict.fromkeys(BENCHMARK_ALIASES.get(n, n) for n in names)) or list(BENCHMARKS)
+
+
 def run_benchmarks(layout: Layout, names: list[str]) -> int:
-    selected = names or list(BENCHMARKS)
+    selected = resolve_names(names)
     unknown = [n for n in selected if n not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmark(s) {unknown}; known: {sorted(BENCHMARKS)}", file=sys.stderr)
