@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import ktap
+from harness.iouring_demo import iouring_demo_command, report_iouring_demo
 from harness.layout import Layout
+from harness.tables import format_table
 from harness.vm import GuestRun, make_disk, run_in_guest
 
 
@@ -35,15 +37,6 @@ def read_verify_rows(path: Path) -> list[VerifyRow]:
         return [VerifyRow(r["device"], r["scheduler"], int(r["bytes_written"]),
                           int(r["bytes_verified"]), r["result"])
                 for r in csv.DictReader(fh, delimiter="\t")]
-
-
-def format_table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(out)
 
 
 def verify_table(rows: list[VerifyRow]) -> str:
@@ -99,8 +92,10 @@ def run_verify_workload(layout: Layout) -> DemoRun:
     disk = make_disk(layout.build_dir / "disks/demo.img", 512)
     verify = layout.selftests_dir / "block/verify.sh"
     ufq_demo = layout.selftests_dir / "ufq_iosched/demo.sh"
+    # the UFQ and io_uring demos run in the same guest, after the verify workload
     command = (f"bash {verify}; v=$?; "
                f"bash {ufq_demo} > $HARNESS_SHARED/{UFQ_DEMO_KTAP} 2>&1; u=$?; "
+               f"{iouring_demo_command(layout)}; "
                "exit $((v | u))")
     guest = run_in_guest(layout, command, name="demo-verify", disks=[disk],
                          timeout=1500, env={"TEST_DISK": "/dev/vda",
@@ -133,8 +128,9 @@ def run_demo(layout: Layout) -> int:
                  for path, res in report.flat() if res.failed]
     if not stats:
         problems.append(f"no final statistics from ufq_simple in {UFQ_DEMO_LOG}")
+    iouring_ok = report_iouring_demo(demo.guest.shared_dir)
     failed = [r for r in demo.rows if r.result != "verified"]
-    if not demo.guest.ok or failed or not demo.rows or problems:
+    if not demo.guest.ok or failed or not demo.rows or problems or not iouring_ok:
         print(demo.guest.report(), file=sys.stderr)
         for problem in problems:
             print(f"KTAP: {problem}", file=sys.stderr)
