@@ -43,9 +43,10 @@ ufq_sched_field() {	# ufq_sched_field DEV KEY: a line of debugfs sched/sched
 ufq_stats_consistent() {
 	local d=$1 exact=${2:-} i di m f q1 q2 n
 	for n in $(seq 100); do
-		i=$(ufq_stat "$d" inserted); di=$(ufq_stat "$d" dispatched)
-		m=$(ufq_stat "$d" merged_requests); f=$(ufq_stat "$d" finished)
-		q1=$(ufq_stat "$d" queued_fifo); q2=$(ufq_stat "$d" queued_bpf)
+		read -r i di m f q1 q2 < <(awk '{ v[$1] = $2 } END {
+			print v["inserted"], v["dispatched"], v["merged_requests"],
+			      v["finished"], v["queued_fifo"], v["queued_bpf"] }' \
+			"$UFQ_DBG/$d/sched/stats")
 		[ -n "$i" ] || break
 		[ -z "$exact" ] || [ "$f" -eq "$di" ] && break
 		sleep 0.1

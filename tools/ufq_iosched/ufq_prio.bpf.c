@@ -220,7 +220,7 @@ int BPF_PROG(prio_exit_sched, struct request_queue *q)
 
 SEC("struct_ops/prio_insert_req")
 int BPF_PROG(prio_insert_req, struct request_queue *q,
-		   struct request *rq, blk_insert_t flags)
+	     struct request *rq, blk_insert_t flags)
 {
 	int qid = q->id;
 	struct prio_queue *pq = bpf_map_lookup_elem(&queues, &qid);

@@ -42,7 +42,7 @@ static int parse_weight(struct ufq_prio *skel, const char *arg)
 		skel->rodata->weights[b] = w;
 		return 0;
 	}
-	UFQ_ERR("ufq_prio: -w takes BUCKET=WEIGHT, BUCKET: rt, be0 ... be7, idle; WEIGHT: 1 to %d; not %s",
+	UFQ_ERR("ufq_prio: -w takes BUCKET=WEIGHT (rt, be0 ... be7, idle = 1 to %d), not %s",
 		UFQ_PRIO_MAX_WEIGHT, arg);
 	return -1;
 }

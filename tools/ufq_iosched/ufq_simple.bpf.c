@@ -243,7 +243,7 @@ static int insert_other(struct sched_queue *sq, u64 id)
 
 SEC("struct_ops/simple_insert_req")
 int BPF_PROG(simple_insert_req, struct request_queue *q,
-		   struct request *rq, blk_insert_t flags)
+	     struct request *rq, blk_insert_t flags)
 {
 	struct sched_queue *sq = lookup_queue(q);
 	u64 id = bpf_request_id(rq);
@@ -357,7 +357,7 @@ void BPF_PROG(simple_finish_req, struct request *rq)
 
 SEC("struct_ops/simple_merge_bio")
 void BPF_PROG(simple_merge_bio, struct request_queue *q,
-		    struct bio *bio, unsigned int nr_segs)
+	      struct bio *bio, unsigned int nr_segs)
 {
 	struct sched_queue *sq = lookup_queue(q);
 	u64 sector = bio->bi_iter.bi_sector;
@@ -407,7 +407,7 @@ void BPF_PROG(simple_merge_bio, struct request_queue *q,
 
 SEC("struct_ops/simple_merge_req")
 void BPF_PROG(simple_merge_req, struct request_queue *q,
-		    struct request *rq)
+	      struct request *rq)
 {
 	struct sched_queue *sq = lookup_queue(q);
 	u64 sector = rq->__sector;
