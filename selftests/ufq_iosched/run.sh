@@ -268,8 +268,12 @@ if start_loader ufq_simple kill -d $NB; then
 	[ "$(ufq_sched_field $NB exit_kind)" = unregistered ] || rc=1
 	[ "$(ufq_sched_field $NB queue_attached)" = 0 ] || rc=1
 	grep -q '\[ufq\]' /sys/block/$NB/queue/scheduler || rc=1
-	b1=$(ufq_stat $NB bpf_dispatched); d1=$(ufq_stat $NB dispatched)
+	# the run in flight at the kill completes and verifies
 	wait $fpid || rc=1
+	# and new I/O is dispatched by the kernel's FIFO, none by BPF (a
+	# fresh run: the one above may have ended before the detach showed)
+	b1=$(ufq_stat $NB bpf_dispatched); d1=$(ufq_stat $NB dispatched)
+	ufq_fio_verify $NB kill-fifo-$NB || rc=1
 	b2=$(ufq_stat $NB bpf_dispatched); d2=$(ufq_stat $NB dispatched)
 	msg "$NB: dispatched $d1 -> $d2 after the kill, by BPF $b1 -> $b2"
 	[ "$b1" -gt 0 ] && [ "$b2" -eq "$b1" ] && [ "$d2" -gt "$d1" ] || rc=1
