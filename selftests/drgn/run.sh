@@ -1,28 +1,152 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# drgn helpers checked against sysfs.  Disks get different elevators first
-# (mq-deadline on a null_blk, bfq on the virtio disk, kyber on a second
-# null_blk) so that agreement means something.
+# drgn helpers (harness/drgn_helpers/) checked against what the kernel
+# shows elsewhere, all in one drgn run (checks.py), KTAP output:
+#
+# block     disks get different elevators first (mq-deadline on a null_blk,
+#           bfq on the virtio disk, kyber on a second null_blk) so that
+#           agreement with /sys/block/*/queue/scheduler means something.
+# ufq       a slow null_blk (one driver tag, 3 s completions) using ufq,
+#           selftests/ufq's scheduler attached in stall mode with the
+#           watchdog off, and fio holding UFQ_NR writes in the scheduler;
+#           checked against debugfs (ufq_checks.py).
+# io_uring  selftests/iouring's iou_ring_report leaves a ring with BPF loop
+#           ops installed and an overflowed ring, and reports what it sees;
+#           checked against that report (io_uring_checks.py).
+#
+# Environment: KSRC (kernel tree), OUTPUT (build/selftests/drgn: the other
+# areas' programs are next to it), TEST_DISK (optional).
 
 DIR=$(dirname "$(readlink -f "$0")")
 REPO=$(readlink -f "$DIR/../..")
 . "$DIR/../lib/blk.sh"
 
+KSRC=${KSRC:-$REPO/build/linux}
 VMLINUX=${VMLINUX:-$REPO/build/obj/vmlinux}
 DRGN=${DRGN:-$REPO/.venv/bin/drgn}
+BUILT=$(readlink -f "${OUTPUT:-$REPO/build/selftests/drgn}/..")
+UFQ_TEST=$BUILT/ufq/ufq_test
+IOU_APP=$BUILT/iouring/iou_ring_report
+WDT=/sys/module/ufq/parameters/watchdog_timeout_ms
+UFQ_DEV=drgnufq0
+UFQ_NR=6
+WORK=$(mktemp -d /tmp/drgn.XXXXXX)
+LOADER_PID=
+FIO_PID=
+APP_PID=
+OLD_WDT=
 
 if [ ! -x "$DRGN" ] || [ ! -r /proc/kcore ]; then
+	echo "TAP version 13"
 	echo "1..0 # SKIP drgn or /proc/kcore missing"
 	exit 4
 fi
 
-nullb_create drgn0 64 && set_scheduler /dev/drgn0 mq-deadline || echo "# cannot set up drgn0"
-nullb_create drgn1 64 && set_scheduler /dev/drgn1 kyber || echo "# cannot set up drgn1"
+msg() { echo "# $*"; }
+
+cleanup() {
+	[ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null && wait "$APP_PID"
+	# the loader holds the writes: detach it first so that fio finishes
+	[ -n "$LOADER_PID" ] && kill "$LOADER_PID" 2>/dev/null
+	[ -n "$LOADER_PID" ] && wait "$LOADER_PID"
+	[ -n "$FIO_PID" ] && wait "$FIO_PID"
+	[ -n "$OLD_WDT" ] && echo "$OLD_WDT" > $WDT
+	nullb_destroy drgn0
+	nullb_destroy drgn1
+	nullb_destroy $UFQ_DEV
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# wait_for SECONDS CMD...: poll until CMD succeeds
+wait_for() {
+	local i tries=$(($1 * 10))
+	shift
+	for ((i = 0; i < tries; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+queued_bpf() {
+	[ "$(awk '$1 == "queued_bpf" { print $2 }' \
+		/sys/kernel/debug/block/$UFQ_DEV/sched/stats)" = "$UFQ_NR" ]
+}
+
+# Prints the environment for ufq_checks.py, or why it could not set up.
+ufq_setup() {
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	[ -x "$UFQ_TEST" ] || { msg "ufq: $UFQ_TEST not built"; return 1; }
+	nullb_create $UFQ_DEV 64 hw_queue_depth=1 irqmode=2 \
+		completion_nsec=3000000000 && set_scheduler /dev/$UFQ_DEV ufq ||
+		{ msg "ufq: cannot set up $UFQ_DEV"; return 1; }
+	# more scheduler tags than the default 2, and no timeout of the
+	# slow completions
+	echo 64 > /sys/block/$UFQ_DEV/queue/nr_requests
+	echo 60000 > /sys/block/$UFQ_DEV/queue/io_timeout
+	OLD_WDT=$(cat $WDT)
+	echo 0 > $WDT
+	"$UFQ_TEST" stall 0 > "$WORK/loader.out" 2> "$WORK/loader.err" &
+	LOADER_PID=$!
+	if ! wait_for 30 grep -q '^attached' "$WORK/loader.out"; then
+		msg "ufq: the stall scheduler did not attach:"
+		sed 's/^/# /' "$WORK/loader.err" | tail -20
+		return 1
+	fi
+	# UFQ_NR 4k writes 16k apart (no merge): sectors 0, 32, 64, ...
+	fio --name=held --filename=/dev/$UFQ_DEV --rw=write:12k --bs=4k \
+		--number_ios=$UFQ_NR --size=$((UFQ_NR * 16))k --ioengine=libaio \
+		--iodepth=$UFQ_NR --direct=1 > "$WORK/fio.out" 2>&1 &
+	FIO_PID=$!
+	if ! wait_for 60 queued_bpf; then
+		msg "ufq: $UFQ_NR writes not held by the scheduler:"
+		sed 's/^/# /' /sys/kernel/debug/block/$UFQ_DEV/sched/stats
+		return 1
+	fi
+	UFQ_HELD=
+	for ((i = 0; i < UFQ_NR; i++)); do
+		UFQ_HELD="$UFQ_HELD $((i * 32))+8"
+	done
+	export UFQ_DISK=$UFQ_DEV UFQ_LOADER_PID=$LOADER_PID UFQ_HELD
+}
+
+iou_setup() {
+	[ -x "$IOU_APP" ] || { msg "io_uring: $IOU_APP not built"; return 1; }
+	"$IOU_APP" "$WORK/iou.report" 2> "$WORK/iou.err" &
+	APP_PID=$!
+	if ! wait_for 60 test -e "$WORK/iou.report"; then
+		msg "io_uring: no report from $IOU_APP:"
+		sed 's/^/# /' "$WORK/iou.err" | tail -20
+		return 1
+	fi
+	export IOU_REPORT=$WORK/iou.report
+}
+
+nullb_create drgn0 64 && set_scheduler /dev/drgn0 mq-deadline || msg "cannot set up drgn0"
+nullb_create drgn1 64 && set_scheduler /dev/drgn1 kyber || msg "cannot set up drgn1"
 [ -n "${TEST_DISK:-}" ] && [ -b "$TEST_DISK" ] && set_scheduler "$TEST_DISK" bfq
 
-cd "$REPO" && "$DRGN" -k -s "$VMLINUX" --main-symbols -q "$DIR/check_block_elevators.py"
+modules="block_checks"
+if grep -qw ufq /sys/block/drgn0/queue/scheduler 2>/dev/null; then
+	ufq_setup
+	modules="$modules ufq_checks"
+else
+	msg "ufq: not built in this kernel, not checked"
+fi
+iou_setup
+modules="$modules io_uring_checks"
+
+cd "$REPO" && "$DRGN" -k -s "$VMLINUX" --main-symbols -q "$DIR/checks.py" "$KSRC" $modules
 rc=$?
-nullb_destroy drgn0
-nullb_destroy drgn1
+if [ -n "$APP_PID" ]; then
+	kill "$APP_PID"
+	if ! wait "$APP_PID"; then
+		msg "io_uring: iou_ring_report failed:"
+		sed 's/^/# /' "$WORK/iou.err"
+		rc=1
+	fi
+	APP_PID=
+fi
 exit $rc
