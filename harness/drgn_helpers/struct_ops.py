@@ -16,6 +16,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from drgn import Object
 
+# bpf_prog_aux->name holds BPF_OBJ_NAME_LEN (16) bytes with the NUL: longer
+# program names are cut to their first 15 characters, as bpftool shows them
+# without BTF.
+BPF_NAME_MAX = 15
+
 
 @dataclass(frozen=True)
 class StructOpsMap:
@@ -25,7 +30,7 @@ class StructOpsMap:
     map_id: int
     map_name: str
     state: str  # enum bpf_struct_ops_state without its prefix: INIT, INUSE, TOBEFREE, READY
-    programs: dict[str, str]  # ops member name -> BPF program name
+    programs: dict[str, str]  # ops member name -> BPF program name (BPF_NAME_MAX chars at most)
 
 
 def enum_name(value: "Object", prefix: str = "") -> str:
@@ -60,6 +65,8 @@ def struct_ops_map(ops: "Object") -> "Object":
 
 def struct_ops_programs(st_map: "Object", ops_type_name: str) -> dict[str, str]:
     """Member name -> BPF program name for every linked function member.
+
+    Program (and map) names are the kernel's copies, cut to BPF_NAME_MAX.
 
     The map keeps one link per program in ``links[]``; each program's
     ``expected_attach_type`` is the index of the member it implements in

@@ -25,7 +25,7 @@ REPO=$(readlink -f "$DIR/../..")
 KSRC=${KSRC:-$REPO/build/linux}
 VMLINUX=${VMLINUX:-$REPO/build/obj/vmlinux}
 DRGN=${DRGN:-$REPO/.venv/bin/drgn}
-BUILT=$(readlink -f "${OUTPUT:-$REPO/build/selftests/drgn}/..")
+BUILT=$(dirname "${OUTPUT:-$REPO/build/selftests/drgn}")
 UFQ_TEST=$BUILT/ufq/ufq_test
 IOU_APP=$BUILT/iouring/iou_ring_report
 WDT=/sys/module/ufq/parameters/watchdog_timeout_ms
@@ -75,7 +75,16 @@ queued_bpf() {
 		/sys/kernel/debug/block/$UFQ_DEV/sched/stats)" = "$UFQ_NR" ]
 }
 
-# Prints the environment for ufq_checks.py, or why it could not set up.
+start_loader() {	# start_loader MODE: attach selftests/ufq's scheduler
+	"$UFQ_TEST" $1 0 > "$WORK/loader.out" 2> "$WORK/loader.err" &
+	LOADER_PID=$!
+	wait_for 30 grep -q '^attached' "$WORK/loader.out" && return 0
+	msg "ufq: the $1 scheduler did not attach:"
+	sed 's/^/# /' "$WORK/loader.err" | tail -20
+	return 1
+}
+
+# Exports the environment for ufq_checks.py, or says why it could not set up.
 ufq_setup() {
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 	[ -x "$UFQ_TEST" ] || { msg "ufq: $UFQ_TEST not built"; return 1; }
@@ -88,13 +97,20 @@ ufq_setup() {
 	echo 60000 > /sys/block/$UFQ_DEV/queue/io_timeout
 	OLD_WDT=$(cat $WDT)
 	echo 0 > $WDT
-	"$UFQ_TEST" stall 0 > "$WORK/loader.out" 2> "$WORK/loader.err" &
-	LOADER_PID=$!
-	if ! wait_for 30 grep -q '^attached' "$WORK/loader.out"; then
-		msg "ufq: the stall scheduler did not attach:"
-		sed 's/^/# /' "$WORK/loader.err" | tail -20
-		return 1
-	fi
+	# sequential writes pile up: bio merges (fifo mode), request merges
+	# (rqmerge mode) and BPF dispatches, so that no counter stays 0
+	local mode
+	for mode in fifo rqmerge; do
+		start_loader $mode || return 1
+		fio --name=seq-$mode --filename=/dev/$UFQ_DEV --rw=write --bs=4k \
+			--offset=1m --size=64k --ioengine=libaio --iodepth=16 \
+			--direct=1 > "$WORK/seq-$mode.out" 2>&1 ||
+			{ msg "ufq: fio seq-$mode failed"; return 1; }
+		kill $LOADER_PID && wait $LOADER_PID ||
+			{ msg "ufq: loader $mode failed"; return 1; }
+		LOADER_PID=
+	done
+	start_loader stall || return 1
 	# UFQ_NR 4k writes 16k apart (no merge): sectors 0, 32, 64, ...
 	fio --name=held --filename=/dev/$UFQ_DEV --rw=write:12k --bs=4k \
 		--number_ios=$UFQ_NR --size=$((UFQ_NR * 16))k --ioengine=libaio \
