@@ -13,9 +13,13 @@ Every value the application reports must be what drgn reads from the ring
 behind that fd of that pid.
 """
 
+import contextlib
+import io
 import os
 
-from harness.drgn_helpers.io_uring import for_each_ring, for_each_task_ring, ring_of_fd, ring_state
+from harness.drgn_helpers.io_uring import (
+    for_each_ring, for_each_task_ring, ring_of_fd, ring_state)
+from harness.drgn_helpers.io_uring import main as io_uring_main
 
 RING_FIELDS = ("setup_flags", "sq_entries", "cq_entries", "sq_head", "sq_tail", "cq_head",
                "cq_tail", "sq_flags", "cq_overflow", "overflow_pending")
@@ -23,7 +27,7 @@ RINGS = ("bpf", "overflow")
 
 
 def plan() -> int:
-    return 3 + len(RINGS)
+    return 4 + len(RINGS)
 
 
 def parse_report(text: str) -> tuple[int, dict[str, dict[str, str]]]:
@@ -80,7 +84,7 @@ def run(prog, results) -> None:
                       drgn_view(state), app_view(fields), truth="application")
 
     bpf, ovf = states.get("bpf"), states.get("overflow")
-    fields = rings.get("bpf", {})
+    bpf_fields = fields = rings.get("bpf", {})
     ops = bpf.bpf_ops if bpf else None
     want_programs = {"loop_step": fields.get("bpf_prog")}
     ok = (ops is not None and ops.ring_fd == int(fields["fd"]) and ops.installed_in == bpf.ctx
@@ -98,3 +102,13 @@ def run(prog, results) -> None:
           and "CQ_OVERFLOW" in ovf.sq_flag_names and ovf.submitter_pid is None)
     results.check("io_uring: overflow ring has CQEs on its overflow list and no ops", ok,
                   f"drgn: {ovf}")
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        io_uring_main(prog, [str(pid)])
+    dump = out.getvalue().splitlines()
+    heads = [line for line in dump if line.startswith(f"pid {pid} fd ")]
+    results.check("io_uring: the script dump shows both rings and the bpf ops",
+                  len(heads) == len(RINGS) and sum(
+                      f"map {bpf_fields.get('bpf_map_id')} '{bpf_fields.get('bpf_map')}'" in line
+                      for line in dump) == 1, *dump)

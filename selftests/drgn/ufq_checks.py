@@ -18,6 +18,8 @@ only when the two debugfs reads are equal, so that drgn and debugfs saw the
 same state.
 """
 
+import contextlib
+import io
 import os
 import signal
 import time
@@ -28,8 +30,8 @@ from drgn.helpers.linux.block import disk_name, for_each_disk
 from harness.drgn_helpers.block import queue_elevator_name, sysfs_elevator
 from harness.drgn_helpers.struct_ops import BPF_NAME_MAX
 from harness.drgn_helpers.ufq import (
-    UfqStats, parse_debugfs_requests, parse_key_values, ufq_data, ufq_queue_of_disk,
-    ufq_scheduler)
+    UfqStats, parse_debugfs_requests, parse_key_values, ufq_data, ufq_queue_of_disk, ufq_scheduler)
+from harness.drgn_helpers.ufq import main as ufq_main
 from results import differences
 
 SCHED_NAME = "ufq_test_fifo"
@@ -42,7 +44,7 @@ POLL_S = 0.05
 
 
 def plan() -> int:
-    return 9
+    return 10
 
 
 def debugfs(disk: str) -> dict[str, str]:
@@ -165,6 +167,14 @@ def run(prog, results) -> None:
     results.msg(f"held: {asdict(stats)}")
     check_requests(results, "ufq: BPF-held requests equal debugfs bpf_queue",
                    view, queue, "bpf_queue", held)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        ufq_main(prog, [disk])
+    dump = out.getvalue().splitlines()
+    results.check("ufq: the script dump shows the scheduler and the held requests",
+                  f"scheduler {SCHED_NAME}: state enabled, exit none, watchdog 0 ms" in dump
+                  and sum(line.startswith("  bpf_queue: ") for line in dump) == len(held)
+                  and f"  queued_bpf {len(held)}" in dump, *dump)
 
     # phase 2: detach; the kernel FIFO gets the requests back
     os.kill(pid, signal.SIGTERM)
