@@ -129,34 +129,22 @@ def check_stats(results, name: str, view: dict, queue) -> UfqStats:
     return want
 
 
-def run(prog, results) -> None:
-    disk = os.environ.get("UFQ_DISK", "")
-    pid = int(os.environ.get("UFQ_LOADER_PID", "0"))
-    held = held_requests()
-    if not disk or not pid or not held:
-        results.msg(f"setup incomplete: UFQ_DISK={disk!r} UFQ_LOADER_PID={pid} UFQ_HELD={held}")
-        return
+def check_sched(results, name: str, view: dict, sched, queue, ok: bool, *why: str) -> None:
+    """The scheduler state against debugfs sched/sched, and ``ok``."""
+    got, want = sched_view(sched, queue), parse_key_values(view["sched"])
+    results.check(name, got == want and ok, f"drgn {got}", f"debugfs {want}", *why)
 
-    # phase 1: the requests are held by the stalling BPF scheduler
-    queue_obj = ufq_queue_of_disk(prog, disk)
-    gendisk = next(d for d in for_each_disk(prog) if disk_name(d).decode() == disk)
-    elevator = queue_elevator_name(gendisk.queue)
-    results.check(f"ufq: {disk} uses ufq (drgn and sysfs)",
-                  ufq_data(gendisk.queue) is not None and elevator == "ufq"
-                  and sysfs_elevator(disk) == "ufq" and queue_obj.disk == disk,
-                  f"drgn elevator {elevator}, sysfs {sysfs_elevator(disk)}")
 
+def held_phase(prog, results, disk: str, held) -> bool:
+    """The stalling BPF scheduler holds the writes; False if no view came."""
     held_view = snapshot(prog, disk)
     if held_view is None:
         results.msg("no stable view with the requests held")
-        return
+        return False
     view, queue, sched = held_view
-    want = parse_key_values(view["sched"])
-    results.check("ufq: attached scheduler state equals debugfs sched",
-                  sched_view(sched, queue) == want and want.get("name") == SCHED_NAME
-                  and want.get("state") == "enabled" and queue.ops_name == SCHED_NAME,
-                  f"drgn {sched_view(sched, queue)}", f"debugfs {want}",
-                  f"queue ops name {queue.ops_name}")
+    check_sched(results, "ufq: attached scheduler state equals debugfs sched", view, sched, queue,
+                sched.name == SCHED_NAME and sched.state == "enabled"
+                and queue.ops_name == SCHED_NAME, f"queue ops name {queue.ops_name}")
     attached = sched.attached
     want_programs = {m: f"fifo_{m}"[:BPF_NAME_MAX] for m in OPS_MEMBERS}
     results.check("ufq: struct_ops map and programs of the attached scheduler",
@@ -175,9 +163,13 @@ def run(prog, results) -> None:
                   f"scheduler {SCHED_NAME}: state enabled, exit none, watchdog 0 ms" in dump
                   and sum(line.startswith("  bpf_queue: ") for line in dump) == len(held)
                   and f"  queued_bpf {len(held)}" in dump, *dump)
+    return True
 
-    # phase 2: detach; the kernel FIFO gets the requests back
-    os.kill(pid, signal.SIGTERM)
+
+def fifo_phase(prog, results, disk: str, loader_pid: int, held) -> bool:
+    """Detach: the kernel FIFO gets the writes back and dispatches them one
+    by one; False if it emptied before a view of it was read."""
+    os.kill(loader_pid, signal.SIGTERM)
     for _ in range(SNAPSHOT_TRIES):
         if parse_key_values(debugfs(disk)["sched"]).get("state") == "disabled":
             break
@@ -192,18 +184,19 @@ def run(prog, results) -> None:
     fifo_view = snapshot(prog, disk, fifo_busy)
     if fifo_view is None:
         results.msg("the kernel FIFO emptied before a stable view of it was read")
-        return
+        return False
     view, queue, sched = fifo_view
-    want = parse_key_values(view["sched"])
-    results.check("ufq: detached scheduler state equals debugfs sched",
-                  sched_view(sched, queue) == want and sched.state == "disabled"
-                  and sched.exit_kind == "unregistered" and sched.attached is None
-                  and not queue.queue_attached and queue.ops_name is None,
-                  f"drgn {sched_view(sched, queue)} attached {sched.attached}", f"debugfs {want}")
+    check_sched(results, "ufq: detached scheduler state equals debugfs sched", view, sched, queue,
+                sched.state == "disabled" and sched.exit_kind == "unregistered"
+                and sched.attached is None and not queue.queue_attached
+                and queue.ops_name is None, f"attached {sched.attached}")
     check_stats(results, "ufq: counters equal debugfs, requests in the kernel FIFO", view, queue)
     check_requests(results, "ufq: FIFO requests equal debugfs fifo", view, queue, "fifo", held)
+    return True
 
-    # phase 3: every request done
+
+def idle_phase(prog, results, disk: str, held) -> None:
+    """Every write done: the counters account for every request."""
     def idle(v):
         s = UfqStats.from_debugfs(v["stats"])
         return not s.queued_fifo and not s.queued_bpf and s.finished == s.dispatched
@@ -226,3 +219,22 @@ def run(prog, results) -> None:
                   and s.inserted >= len(held) and not queue.fifo and not queue.bpf_queue
                   and set(zero) == {"insert_errors", "queued_fifo", "queued_bpf"},
                   *differences(queue.stats, s, "drgn", "debugfs"), f"debugfs {asdict(s)}")
+
+
+def run(prog, results) -> None:
+    disk = os.environ.get("UFQ_DISK", "")
+    pid = int(os.environ.get("UFQ_LOADER_PID", "0"))
+    held = held_requests()
+    if not disk or not pid or not held:
+        results.msg(f"setup incomplete: UFQ_DISK={disk!r} UFQ_LOADER_PID={pid} UFQ_HELD={held}")
+        return
+
+    queue = ufq_queue_of_disk(prog, disk)
+    gendisk = next(d for d in for_each_disk(prog) if disk_name(d).decode() == disk)
+    elevator = queue_elevator_name(gendisk.queue)
+    results.check(f"ufq: {disk} uses ufq (drgn and sysfs)",
+                  ufq_data(gendisk.queue) is not None and elevator == "ufq"
+                  and sysfs_elevator(disk) == "ufq" and queue.disk == disk,
+                  f"drgn elevator {elevator}, sysfs {sysfs_elevator(disk)}")
+    if held_phase(prog, results, disk, held) and fifo_phase(prog, results, disk, pid, held):
+        idle_phase(prog, results, disk, held)
