@@ -35,6 +35,7 @@ WORK=$(mktemp -d /tmp/drgn.XXXXXX)
 LOADER_PID=
 FIO_PID=
 APP_PID=
+DRGN_PID=
 OLD_WDT=
 
 if [ ! -x "$DRGN" ] || [ ! -r /proc/kcore ]; then
@@ -46,6 +47,7 @@ fi
 msg() { echo "# $*"; }
 
 cleanup() {
+	[ -n "$DRGN_PID" ] && kill "$DRGN_PID" 2>/dev/null && wait "$DRGN_PID"
 	[ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null && wait "$APP_PID"
 	# the loader holds the writes: detach it first so that fio finishes
 	[ -n "$LOADER_PID" ] && kill "$LOADER_PID" 2>/dev/null
@@ -84,7 +86,7 @@ start_loader() {	# start_loader MODE: attach selftests/ufq's scheduler
 	return 1
 }
 
-# Exports the environment for ufq_checks.py, or says why it could not set up.
+# Adds the environment of ufq_checks.py to $WORK/env, or says why it could not.
 ufq_setup() {
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 	[ -x "$UFQ_TEST" ] || { msg "ufq: $UFQ_TEST not built"; return 1; }
@@ -121,11 +123,12 @@ ufq_setup() {
 		sed 's/^/# /' /sys/kernel/debug/block/$UFQ_DEV/sched/stats
 		return 1
 	fi
-	UFQ_HELD=
+	local held= i
 	for ((i = 0; i < UFQ_NR; i++)); do
-		UFQ_HELD="$UFQ_HELD $((i * 32))+8"
+		held="$held $((i * 32))+8"
 	done
-	export UFQ_DISK=$UFQ_DEV UFQ_LOADER_PID=$LOADER_PID UFQ_HELD
+	printf 'UFQ_DISK=%s\nUFQ_LOADER_PID=%s\nUFQ_HELD=%s\n' \
+		$UFQ_DEV "$LOADER_PID" "$held" >> "$WORK/env"
 }
 
 iou_setup() {
@@ -137,25 +140,27 @@ iou_setup() {
 		sed 's/^/# /' "$WORK/iou.err" | tail -20
 		return 1
 	fi
-	export IOU_REPORT=$WORK/iou.report
+	echo "IOU_REPORT=$WORK/iou.report" >> "$WORK/env"
 }
+
+# drgn loads the DWARF (minutes under TCG) while the scenarios are set up;
+# checks.py waits for $WORK/ready
+cd "$REPO" || exit 1
+"$DRGN" -k -s "$VMLINUX" --main-symbols -q "$DIR/checks.py" "$KSRC" "$WORK/ready" \
+	block_checks ufq_checks io_uring_checks &
+DRGN_PID=$!
 
 nullb_create drgn0 64 && set_scheduler /dev/drgn0 mq-deadline || msg "cannot set up drgn0"
 nullb_create drgn1 64 && set_scheduler /dev/drgn1 kyber || msg "cannot set up drgn1"
 [ -n "${TEST_DISK:-}" ] && [ -b "$TEST_DISK" ] && set_scheduler "$TEST_DISK" bfq
 
-modules="block_checks"
-if grep -qw ufq /sys/block/drgn0/queue/scheduler 2>/dev/null; then
-	ufq_setup
-	modules="$modules ufq_checks"
-else
-	msg "ufq: not built in this kernel, not checked"
-fi
+touch "$WORK/env"
+ufq_setup
 iou_setup
-modules="$modules io_uring_checks"
-
-cd "$REPO" && "$DRGN" -k -s "$VMLINUX" --main-symbols -q "$DIR/checks.py" "$KSRC" $modules
+mv "$WORK/env" "$WORK/ready"
+wait $DRGN_PID
 rc=$?
+DRGN_PID=
 if [ -n "$APP_PID" ]; then
 	kill "$APP_PID"
 	if ! wait "$APP_PID"; then
