@@ -41,6 +41,7 @@ def wait_ready(path: Path) -> None:
             os.environ[key] = value
 
 
+sys.stdout.reconfigure(line_buffering=True)  # results survive a time out
 prog.type("struct request_queue")  # noqa: F821 (drgn's global)  index the DWARF now
 wait_ready(Path(sys.argv[2]))
 modules = [importlib.import_module(name) for name in sys.argv[3:]]
@@ -50,6 +51,7 @@ ksft.print_header()
 ksft.set_plan(sum(plans))
 for module, planned in zip(modules, plans, strict=True):
     results = Results(module.__name__)
+    ksft.print_msg(f"{time.monotonic():.1f}: {module.__name__}")
     try:
         module.run(prog, results)  # noqa: F821 (drgn's script global)
     except Exception:

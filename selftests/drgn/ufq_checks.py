@@ -39,7 +39,8 @@ MAP_NAME = "fifo_ops"
 OPS_MEMBERS = ("init_sched", "exit_sched", "insert_req", "dispatch_req", "has_req",
                "finish_req", "merge_req", "merge_bio")
 SNAPSHOT_TRIES = 400
-IDLE_ROUNDS = 10
+IDLE_POLLS = 600
+IDLE_POLL_S = 0.2
 POLL_S = 0.05
 
 
@@ -142,6 +143,7 @@ def held_phase(prog, results, disk: str, held) -> bool:
         results.msg("no stable view with the requests held")
         return False
     view, queue, sched = held_view
+    results.msg(f"{time.monotonic():.1f}: held view")
     check_sched(results, "ufq: attached scheduler state equals debugfs sched", view, sched, queue,
                 sched.name == SCHED_NAME and sched.state == "enabled"
                 and queue.ops_name == SCHED_NAME, f"queue ops name {queue.ops_name}")
@@ -181,11 +183,13 @@ def fifo_phase(prog, results, disk: str, loader_pid: int, held) -> bool:
             return True
         return None if s.finished == s.dispatched else False
 
+    results.msg(f"{time.monotonic():.1f}: detached")
     fifo_view = snapshot(prog, disk, fifo_busy)
     if fifo_view is None:
         results.msg("the kernel FIFO emptied before a stable view of it was read")
         return False
     view, queue, sched = fifo_view
+    results.msg(f"{time.monotonic():.1f}: FIFO view")
     check_sched(results, "ufq: detached scheduler state equals debugfs sched", view, sched, queue,
                 sched.state == "disabled" and sched.exit_kind == "unregistered"
                 and sched.attached is None and not queue.queue_attached
@@ -201,15 +205,22 @@ def idle_phase(prog, results, disk: str, held) -> None:
         s = UfqStats.from_debugfs(v["stats"])
         return not s.queued_fifo and not s.queued_bpf and s.finished == s.dispatched
 
-    idle_view = None
-    for _ in range(IDLE_ROUNDS):
-        idle_view = snapshot(prog, disk, idle)
-        if idle_view is not None:
+    for _ in range(IDLE_POLLS):
+        if idle(debugfs(disk)):
             break
+        time.sleep(IDLE_POLL_S)
+    idle_view = snapshot(prog, disk, idle)
     if idle_view is None:
-        results.msg(f"{disk} did not become idle")
+        results.msg(f"{disk} did not become idle in {IDLE_POLLS * IDLE_POLL_S:.0f} s:")
+        for name, text in debugfs(disk).items():
+            results.msg(f"sched/{name}:\n{text}")
+        hctx = f"/sys/kernel/debug/block/{disk}/hctx0"
+        for name in ("dispatch", "busy", "state", "tags"):
+            with open(f"{hctx}/{name}") as fh:
+                results.msg(f"hctx0/{name}:\n{fh.read()}")
         return
     view, queue, sched = idle_view
+    results.msg(f"{time.monotonic():.1f}: idle view")
     s = UfqStats.from_debugfs(view["stats"])
     # run.sh ran the scheduler on sequential writes first: no counter is 0
     # but insert_errors, so that equality means something
