@@ -18,7 +18,7 @@ from pathlib import Path
 
 from harness.layout import Layout
 from harness.vm import make_disk, run_in_guest
-from harness.workloads import format_table
+from harness.tables import format_table
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,34 @@ class BenchRow:
 
 
 @dataclass(frozen=True)
+class Goal:
+    """A target stated by an issue: ``variant`` reaches ``min_ratio`` times
+    ``reference`` in every group whose name contains ``groups``."""
+
+    variant: str
+    reference: str
+    min_ratio: float
+    groups: str = ""
+
+    def verdicts(self, rows: list[BenchRow]) -> list[str]:
+        """One line per group the goal applies to, measured against the goal."""
+        lines = []
+        by_group: dict[str, dict[str, float]] = {}
+        for r in rows:
+            if self.groups in r.group:
+                by_group.setdefault(r.group, {})[r.variant] = r.value
+        for group, values in by_group.items():
+            if self.variant not in values or not values.get(self.reference):
+                lines.append(f"{group}: {self.variant} or {self.reference} not measured")
+                continue
+            ratio = values[self.variant] / values[self.reference]
+            verdict = "met" if ratio >= self.min_ratio else "NOT met"
+            lines.append(f"{group}: {self.variant} / {self.reference} = {ratio:.2f}"
+                         f" (goal >= {self.min_ratio:.2f}: {verdict})")
+        return lines
+
+
+@dataclass(frozen=True)
 class Benchmark:
     name: str
     description: str
@@ -39,6 +67,7 @@ class Benchmark:
     baseline: str  # variant every other one is compared with
     reduce: Callable[[Path], list[BenchRow]]
     timeout: float = 1800
+    goal: Goal | None = None
 
 
 def _natural_key(text: str) -> list[object]:
@@ -66,6 +95,12 @@ def fio_read_stats(path: Path) -> tuple[float, float | None]:
     return float(job["iops"]), (p99 / 1000.0 if p99 is not None else None)
 
 
+def fio_total_iops(path: Path) -> float:
+    """Read plus write IOPS of a fio JSON (a mixed workload counts both)."""
+    job = json.loads(path.read_text())["jobs"][0]
+    return sum(float(job.get(side, {}).get("iops", 0.0)) for side in ("read", "write"))
+
+
 def reduce_fio_sched(shared: Path) -> list[BenchRow]:
     rows = []
     for path in sorted((shared / "fio_sched").glob("*.json")):
@@ -76,11 +111,30 @@ def reduce_fio_sched(shared: Path) -> list[BenchRow]:
     return rows
 
 
-def reduce_iou_nops(shared: Path) -> list[BenchRow]:
+def reduce_fio_ufq(shared: Path) -> list[BenchRow]:
+    """<device>_<workload>_<scheduler>_qd<N>.json: total IOPS, read p99.
+
+    Device and workload names have no underscore; scheduler names may
+    (ufq_simple), so they are what lies between the second and last field.
+    """
+    rows = []
+    for path in sorted((shared / "ufq").glob("*.json")):
+        device, workload, *sched, qd = path.stem.split("_")
+        rows.append(BenchRow(group=f"{device} {workload} {qd}", variant="_".join(sched),
+                             value=fio_total_iops(path), unit="IOPS",
+                             p99_us=fio_read_stats(path)[1]))
+    return rows
+
+
+IOURING_VARIANTS = ("link2", "qd1", "bpf", "bpf_inline", "bpf_empty", "bpf_empty_ns",
+                    "bpf_regions")
+
+
+def reduce_iouring(shared: Path) -> list[BenchRow]:
     """Median NOP rate per variant of the io_uring NOP benchmark."""
     runs: dict[str, list[float]] = {}
     nops = 0
-    for path in sorted((shared / "iou_nops").glob("*.json")):
+    for path in sorted((shared / "iouring").glob("*.json")):
         text = path.read_text().strip()
         if not text:
             continue
@@ -88,7 +142,7 @@ def reduce_iou_nops(shared: Path) -> list[BenchRow]:
         nops = res["nops"]
         runs.setdefault(res["variant"], []).append(res["nops"] / res["seconds"])
     rows = []
-    for variant in ("link2", "qd1", "bpf", "bpf_empty", "bpf_empty_ns", "bpf_regions"):
+    for variant in IOURING_VARIANTS:
         rates = sorted(runs.get(variant, []))
         if rates:
             rows.append(BenchRow(group=f"{nops} NOPs", variant=variant,
@@ -101,13 +155,24 @@ BENCHMARKS: dict[str, Benchmark] = {
         name="fio",
         description="fio 4k random read, QD 1/8/32, null_blk and virtio-blk, per scheduler",
         script="bench/fio_sched.sh", baseline="none", reduce=reduce_fio_sched),
-    "iou_nops": Benchmark(
-        name="iou_nops",
+    "iouring": Benchmark(
+        name="iouring",
         description="sequential NOPs: 2-NOP links per syscall, QD1 per syscall, BPF loop"
-                    " (bpf_empty/bpf_regions: loop steps without NOPs)",
-        script="bench/iou_nops.sh", baseline="link2", reduce=reduce_iou_nops,
+                    " (one NOP a step; inline: NOPs reaped within a step;"
+                    " empty/regions: steps without NOPs)",
+        script="bench/iouring.sh", baseline="link2", reduce=reduce_iouring,
         timeout=900),
+    "ufq": Benchmark(
+        name="ufq",
+        description="fio 4k randread and 70/30 randrw, QD 1/8/32, null_blk and virtio-blk:"
+                    " none, mq-deadline, kyber, bfq, ufq (no BPF), ufq + ufq_simple",
+        script="bench/ufq.sh", baseline="none", reduce=reduce_fio_ufq, timeout=1800,
+        goal=Goal(variant="ufq_simple", reference="mq-deadline", min_ratio=0.9,
+                  groups="benchufq")),
 }
+
+# former names of benchmarks
+BENCHMARK_ALIASES = {"iou_nops": "iouring"}
 
 
 def register(bench: Benchmark) -> None:
@@ -148,8 +213,13 @@ def plot(rows: list[BenchRow], bench: Benchmark, path: Path) -> None:
     plt.close(fig)
 
 
+def resolve_names(names: list[str]) -> list[str]:
+    """The benchmarks asked for, former names replaced, each once; all if none."""
+    return list(dict.fromkeys(BENCHMARK_ALIASES.get(n, n) for n in names)) or list(BENCHMARKS)
+
+
 def run_benchmarks(layout: Layout, names: list[str]) -> int:
-    selected = names or list(BENCHMARKS)
+    selected = resolve_names(names)
     unknown = [n for n in selected if n not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmark(s) {unknown}; known: {sorted(BENCHMARKS)}", file=sys.stderr)
@@ -172,6 +242,8 @@ def run_benchmarks(layout: Layout, names: list[str]) -> int:
             continue
         print(f"\n{bench.name}: {bench.description}")
         print(bench_table(rows, bench.baseline))
+        if bench.goal:
+            print("\n".join(["goal:"] + ["  " + line for line in bench.goal.verdicts(rows)]))
         (out / f"{bench.name}.json").write_text(json.dumps(
             {"benchmark": bench.name, "description": bench.description,
              "baseline": bench.baseline, "rows": [asdict(r) for r in rows]}, indent=1))

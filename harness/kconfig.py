@@ -15,6 +15,7 @@ from pathlib import Path
 
 _SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set$")
+_DEFINITION = re.compile(r"^\s*(?:menu)?config\s+([A-Za-z0-9_]+)\s*$", re.MULTILINE)
 
 
 class ConfigError(Exception):
@@ -82,6 +83,28 @@ def parse_dotconfig(path: Path) -> dict[str, str]:
         if m:
             values[m.group(1)] = "n"
     return values
+
+
+def defined_symbols(tree: Path) -> set[str]:
+    """Every ``CONFIG_`` symbol some Kconfig file of ``tree`` defines."""
+    symbols: set[str] = set()
+    for path in tree.rglob("Kconfig*"):
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        symbols.update("CONFIG_" + name for name in _DEFINITION.findall(text))
+    return symbols
+
+
+def known_requests(merged: dict[str, ConfigRequest],
+                   symbols: set[str]) -> dict[str, ConfigRequest]:
+    """The requests whose option exists in a tree defining ``symbols``.
+
+    A bisect build of a series prefix lacks the Kconfig options that later
+    patches introduce; the fragments still ask for them, and only those
+    requests are dropped, every option the prefix knows is still checked.
+    """
+    return {name: req for name, req in merged.items() if name in symbols}
 
 
 def unmet_requests(merged: dict[str, ConfigRequest], actual: dict[str, str]) -> list[str]:

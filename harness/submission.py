@@ -176,7 +176,7 @@ def bisect_builds(layout: Layout, count: int) -> None:
             with build_lock():
                 result = assemble(layout, upto=k)
                 say(f"bisect: building with patches 1..{k} (last: {result.applied[-1]})")
-                configure(layout)
+                configure(layout, series_prefix=k < count)
                 try:
                     build_kernel(layout)
                 except Exception as exc:

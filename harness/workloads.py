@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import ktap
+from harness.iouring_demo import iouring_demo_command, report_iouring_demo
 from harness.layout import Layout
+from harness.tables import format_table
 from harness.vm import GuestRun, make_disk, run_in_guest
 
 
@@ -34,15 +36,6 @@ def read_verify_rows(path: Path) -> list[VerifyRow]:
                 for r in csv.DictReader(fh, delimiter="\t")]
 
 
-def format_table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(out)
-
-
 def verify_table(rows: list[VerifyRow]) -> str:
     return format_table(
         ["device", "scheduler", "written", "read+verify", "result"],
@@ -53,7 +46,9 @@ def verify_table(rows: list[VerifyRow]) -> str:
 def run_verify_workload(layout: Layout) -> tuple[GuestRun, list[VerifyRow], ktap.KtapReport]:
     disk = make_disk(layout.build_dir / "disks/demo.img", 512)
     script = layout.selftests_dir / "block/verify.sh"
-    guest = run_in_guest(layout, f"bash {script}", name="demo-verify", disks=[disk],
+    # the io_uring demo runs in the same guest, after the verify workload
+    command = f"bash {script}; rc=$?; {iouring_demo_command(layout)}; exit $rc"
+    guest = run_in_guest(layout, command, name="demo-verify", disks=[disk],
                          timeout=1200, env={"TEST_DISK": "/dev/vda",
                                             "KSRC": str(layout.tree)})
     rows = read_verify_rows(guest.shared_dir / "verify.tsv")
@@ -65,7 +60,8 @@ def run_demo(layout: Layout) -> int:
     print("\nData-verify workload (fio randrw, verify=crc32c):")
     print(verify_table(rows))
     failed = [r for r in rows if r.result != "verified"]
-    if not guest.ok or failed or not rows or report.problems:
+    iouring_ok = report_iouring_demo(guest.shared_dir)
+    if not guest.ok or failed or not rows or report.problems or not iouring_ok:
         print(guest.report(), file=sys.stderr)
         for problem in report.problems:
             print(f"KTAP: {problem}", file=sys.stderr)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A minimal io_uring library for the tests: raw syscalls and the ring
- * layout, including what 6.12 gained in this series (the header of the
- * tools tree and liburing 2.3 do not have it).
+ * layout.  The UAPI comes from the tree's tools headers, which the series
+ * updates (tools/include/uapi/linux/io_uring.h); liburing 2.3 is too old.
+ * Tests of the UAPI itself also use the tree's mini_liburing.
  */
 #ifndef IOU_H
 #define IOU_H
@@ -25,33 +26,13 @@
 		TYPE NAME[];			\
 	}
 #endif
-#include <linux/io_uring.h>
+#include <signal.h>
+#include <io_uring/mini_liburing.h>
+#include <time.h>
 
-#ifndef IORING_SETUP_NO_SQARRAY
-#define IORING_SETUP_NO_SQARRAY		(1U << 16)
-#endif
-#ifndef IORING_SETUP_SQ_REWIND
-#define IORING_SETUP_SQ_REWIND		(1U << 20)
-#endif
-#define IOU_REGISTER_MEM_REGION		34
-#define IOU_MEM_REGION_TYPE_USER	1
-
-/* struct io_uring_region_desc */
-struct iou_region_desc {
-	uint64_t user_addr;
-	uint64_t size;
-	uint32_t flags;
-	uint32_t id;
-	uint64_t mmap_offset;
-	uint64_t __resv[4];
-};
-
-/* struct io_uring_mem_region_reg */
-struct iou_mem_region_reg {
-	uint64_t region_uptr;
-	uint64_t flags;
-	uint64_t __resv[2];
-};
+/* The ring the BPF loop runs on */
+#define IOU_LOOP_FLAGS	(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | \
+			 IORING_SETUP_NO_SQARRAY | IORING_SETUP_SQ_REWIND)
 
 struct iou_ring {
 	int fd;
@@ -221,17 +202,25 @@ static inline bool iou_pop_cqe(struct iou_ring *r, struct io_uring_cqe *cqe)
 
 /* Register @size bytes at @addr (user memory) or kernel memory if !addr */
 static inline int iou_register_region(struct iou_ring *r, void *addr,
-				      uint64_t size, struct iou_region_desc *rd)
+				      uint64_t size, struct io_uring_region_desc *rd)
 {
-	struct iou_mem_region_reg reg;
+	struct io_uring_mem_region_reg reg;
 
 	memset(rd, 0, sizeof(*rd));
 	rd->user_addr = (uintptr_t)addr;
 	rd->size = size;
-	rd->flags = addr ? IOU_MEM_REGION_TYPE_USER : 0;
+	rd->flags = addr ? IORING_MEM_REGION_TYPE_USER : 0;
 	memset(&reg, 0, sizeof(reg));
 	reg.region_uptr = (uintptr_t)rd;
-	return iou_register(r->fd, IOU_REGISTER_MEM_REGION, &reg, 1);
+	return iou_register(r->fd, IORING_REGISTER_MEM_REGION, &reg, 1);
+}
+
+static inline double iou_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Anonymous page-aligned memory for a user region */

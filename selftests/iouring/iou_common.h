@@ -24,11 +24,14 @@
 
 #define QD_LOG_ENTRIES		256
 
+/* nops_inline_ops: bound of the NOPs one loop step runs */
+#define NOPS_INLINE_MAX		64
+
 /* nops: BPF writes NOP SQEs at SQ index 0 (SQ_REWIND) */
 struct nops_params {
 	__u64 nr;		/* NOPs to run */
 	__u32 qd;		/* at most that many in flight */
-	__u32 pad;
+	__u32 per_step;		/* nops_inline_ops: NOPs per loop step, at most */
 	__u64 submitted;
 	__u64 completed;
 	__u64 bad_cqes;		/* unexpected res or user_data */

@@ -23,7 +23,7 @@
 
 #include "iou.h"
 #include "iou_common.h"
-#include "nops.skel.h"
+#include "iou_nops.h"
 
 #define BPF_QUEUED	8
 #define BPF_LOOP_NR	5
@@ -89,7 +89,7 @@ static int bpf_ring_setup(struct ring *ring, struct nops **skelp,
 			  struct bpf_link **linkp)
 {
 	struct iou_ring *r = &ring->r;
-	struct iou_region_desc rd;
+	struct io_uring_region_desc rd;
 	struct qd_params *p;
 	struct nops *skel;
 	unsigned int i;
@@ -114,17 +114,10 @@ static int bpf_ring_setup(struct ring *ring, struct nops **skelp,
 	}
 	iou_flush_sq(r);
 
-	skel = nops__open();
+	skel = nops_load(r->fd);
 	if (!skel)
-		return fail("open nops.bpf.o", errno);
-	*skelp = skel;
-	skel->struct_ops.nops_ops->ring_fd = r->fd;
-	skel->struct_ops.queued_ops->ring_fd = r->fd;
-	skel->struct_ops.empty_ops->ring_fd = r->fd;
-	skel->struct_ops.empty_ns_ops->ring_fd = r->fd;
-	skel->struct_ops.regions_ops->ring_fd = r->fd;
-	if (nops__load(skel))
 		return fail("load nops.bpf.o", errno);
+	*skelp = skel;
 	*linkp = bpf_map__attach_struct_ops(skel->maps.queued_ops);
 	if (!*linkp)
 		return fail("attach queued_ops", errno);

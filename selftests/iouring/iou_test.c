@@ -14,7 +14,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <time.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -24,8 +23,8 @@
 
 #include "iou.h"
 #include "iou_common.h"
-#include "nops.skel.h"
-#include "cp.skel.h"
+#include "iou_nops.h"
+#include "iou_cp.h"
 #include "misc.skel.h"
 #include "ovf.skel.h"
 #include "bad_write.skel.h"
@@ -38,8 +37,6 @@
 #define KSFT_FAIL	1
 #define KSFT_SKIP	4
 
-#define LOOP_FLAGS	(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | \
-			 IORING_SETUP_NO_SQARRAY | IORING_SETUP_SQ_REWIND)
 #define MAP_OFF_PARAM_REGION	0x20000000ULL
 
 #define CHECK(cond, fmt, ...) do {						\
@@ -60,25 +57,17 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return vprintf(fmt, ap);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* A ring for the BPF loop: SINGLE_ISSUER | DEFER_TASKRUN | NO_SQARRAY | SQ_REWIND */
 static int loop_ring(struct iou_ring *r, unsigned int sq, unsigned int cq)
 {
-	return iou_setup_flags(sq, cq, LOOP_FLAGS, r);
+	return iou_setup_flags(sq, cq, IOU_LOOP_FLAGS, r);
 }
 
 /* ---------------------------------------------------------------- regions */
 
 static int t_region_user(void)
 {
-	struct iou_region_desc rd;
+	struct io_uring_region_desc rd;
 	struct iou_ring r;
 	void *mem, *p;
 	int ret;
@@ -103,22 +92,26 @@ static int t_region_user(void)
 	return KSFT_PASS;
 }
 
+/* Kernel memory, registered through mini_liburing's io_uring_register_region() */
 static int t_region_kernel(void)
 {
-	struct iou_region_desc rd;
-	struct iou_ring r;
+	struct io_uring_mem_region_reg reg = {};
+	struct io_uring_region_desc rd = {};
+	struct io_uring ring;
 	unsigned char *p;
 	int i, ret;
 
-	CHECK(!iou_setup_flags(8, 0, 0, &r), "setup");
-	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, r.fd,
+	CHECK(!io_uring_queue_init(8, &ring, 0), "setup");
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, ring.ring_fd,
 		 MAP_OFF_PARAM_REGION);
 	CHECK(p == MAP_FAILED, "mmap before registration");
-	ret = iou_register_region(&r, NULL, 8192, &rd);
+	rd.size = 8192;
+	reg.region_uptr = (uintptr_t)&rd;
+	ret = io_uring_register_region(&ring, &reg);
 	CHECK(ret == 0, "register kernel region: %d", ret);
 	CHECK(rd.mmap_offset == MAP_OFF_PARAM_REGION, "mmap_offset %#llx",
 	      (unsigned long long)rd.mmap_offset);
-	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, r.fd,
+	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, ring.ring_fd,
 		 rd.mmap_offset);
 	CHECK(p != MAP_FAILED, "mmap region: %d", errno);
 	for (i = 0; i < 8192; i++)
@@ -126,32 +119,34 @@ static int t_region_kernel(void)
 	for (i = 0; i < 8192; i++)
 		p[i] = i * 7;
 	munmap(p, 8192);
-	p = mmap(NULL, 8192, PROT_READ, MAP_SHARED, r.fd, rd.mmap_offset);
+	p = mmap(NULL, 8192, PROT_READ, MAP_SHARED, ring.ring_fd, rd.mmap_offset);
 	CHECK(p != MAP_FAILED, "mmap region again: %d", errno);
 	for (i = 0; i < 8192; i++)
 		CHECK(p[i] == (unsigned char)(i * 7), "byte %d lost", i);
 	munmap(p, 8192);
-	ret = iou_register_region(&r, NULL, 4096, &rd);
+	memset(&rd, 0, sizeof(rd));
+	rd.size = 4096;
+	ret = io_uring_register_region(&ring, &reg);
 	CHECK(ret == -EBUSY, "second region: %d", ret);
-	iou_exit(&r);
+	io_uring_queue_exit(&ring);
 	return KSFT_PASS;
 }
 
-static int region_reg(struct iou_ring *r, struct iou_region_desc *rd,
+static int region_reg(struct iou_ring *r, struct io_uring_region_desc *rd,
 		      uint64_t flags, unsigned int nr)
 {
-	struct iou_mem_region_reg reg = {
+	struct io_uring_mem_region_reg reg = {
 		.region_uptr = (uintptr_t)rd,
 		.flags = flags,
 	};
 
-	return iou_register(r->fd, IOU_REGISTER_MEM_REGION, &reg, nr);
+	return iou_register(r->fd, IORING_REGISTER_MEM_REGION, &reg, nr);
 }
 
 static int t_region_bad_args(void)
 {
-	struct iou_mem_region_reg reg;
-	struct iou_region_desc rd;
+	struct io_uring_mem_region_reg reg;
+	struct io_uring_region_desc rd;
 	struct iou_ring r;
 	char *mem;
 	int ret;
@@ -164,7 +159,7 @@ static int t_region_bad_args(void)
 	memset(&rd, 0, sizeof(rd));						\
 	rd.user_addr = (uintptr_t)mem;						\
 	rd.size = 4096;								\
-	rd.flags = IOU_MEM_REGION_TYPE_USER;					\
+	rd.flags = IORING_MEM_REGION_TYPE_USER;					\
 	__VA_ARGS__;								\
 	ret = region_reg(&r, &rd, 0, 1);					\
 	CHECK(ret == (expect), "%s: %d, expected %d", what, ret, expect);	\
@@ -186,22 +181,22 @@ static int t_region_bad_args(void)
 	memset(&rd, 0, sizeof(rd));
 	rd.user_addr = (uintptr_t)mem;
 	rd.size = 4096;
-	rd.flags = IOU_MEM_REGION_TYPE_USER;
+	rd.flags = IORING_MEM_REGION_TYPE_USER;
 	ret = region_reg(&r, &rd, 1, 1);
 	CHECK(ret == -EINVAL, "registration flag: %d", ret);
 	ret = region_reg(&r, &rd, 0, 2);
 	CHECK(ret == -EINVAL, "nr_args 2: %d", ret);
-	ret = iou_register(r.fd, IOU_REGISTER_MEM_REGION, NULL, 1);
+	ret = iou_register(r.fd, IORING_REGISTER_MEM_REGION, NULL, 1);
 	CHECK(ret == -EINVAL, "NULL argument: %d", ret);
-	ret = iou_register(r.fd, IOU_REGISTER_MEM_REGION, (void *)8, 1);
+	ret = iou_register(r.fd, IORING_REGISTER_MEM_REGION, (void *)8, 1);
 	CHECK(ret == -EFAULT, "bad argument pointer: %d", ret);
 	memset(&reg, 0, sizeof(reg));
 	reg.region_uptr = 8;
-	ret = iou_register(r.fd, IOU_REGISTER_MEM_REGION, &reg, 1);
+	ret = iou_register(r.fd, IORING_REGISTER_MEM_REGION, &reg, 1);
 	CHECK(ret == -EFAULT, "bad descriptor pointer: %d", ret);
 	reg.region_uptr = (uintptr_t)&rd;
 	reg.__resv[1] = 1;
-	ret = iou_register(r.fd, IOU_REGISTER_MEM_REGION, &reg, 1);
+	ret = iou_register(r.fd, IORING_REGISTER_MEM_REGION, &reg, 1);
 	CHECK(ret == -EINVAL, "reserved registration field: %d", ret);
 
 	/* none of the failures left anything behind */
@@ -230,43 +225,55 @@ static int t_rewind_flags(void)
 	return KSFT_PASS;
 }
 
+/* Submissions through mini_liburing, which places each batch from index 0 */
 static int t_rewind_submit(void)
 {
-	struct io_uring_cqe cqe = {};
-	struct iou_ring r;
+	struct io_uring_params params = {
+		.flags = IORING_SETUP_SQ_REWIND | IORING_SETUP_NO_SQARRAY,
+	};
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
 	int round, i, k, ret;
 
-	CHECK(!iou_setup_flags(8, 0, IORING_SETUP_SQ_REWIND |
-			       IORING_SETUP_NO_SQARRAY, &r), "setup");
+	CHECK(!io_uring_queue_init_params(8, &ring, &params), "setup");
 	for (round = 0; round < 20; round++) {
 		k = 1 + round % 8;
-		for (i = 0; i < k; i++)
-			iou_prep_nop(&r.sqes[i], round * 100 + i);
-		ret = iou_enter(r.fd, k, k, IORING_ENTER_GETEVENTS);
+		for (i = 0; i < k; i++) {
+			sqe = io_uring_get_sqe(&ring);
+			CHECK(sqe == &ring.sq.sqes[i], "round %d: SQE %d not at index %d",
+			      round, i, i);
+			iou_prep_nop(sqe, round * 100 + i);
+		}
+		if (k == 8)
+			CHECK(!io_uring_get_sqe(&ring), "SQE beyond a full SQ");
+		ret = io_uring_submit(&ring);
 		CHECK(ret == k, "round %d: submitted %d of %d", round, ret, k);
 		for (i = 0; i < k; i++) {
-			CHECK(iou_pop_cqe(&r, &cqe), "round %d: CQE %d missing",
+			CHECK(!io_uring_wait_cqe(&ring, &cqe), "round %d: CQE %d missing",
 			      round, i);
-			CHECK(cqe.user_data == (uint64_t)(round * 100 + i) &&
-			      cqe.res == 0, "round %d: CQE %d: %llu %d", round, i,
-			      (unsigned long long)cqe.user_data, cqe.res);
+			CHECK(cqe->user_data == (uint64_t)(round * 100 + i) &&
+			      cqe->res == 0, "round %d: CQE %d: %llu %d", round, i,
+			      (unsigned long long)cqe->user_data, cqe->res);
+			io_uring_cqe_seen(&ring);
 		}
-		CHECK(!iou_pop_cqe(&r, &cqe), "extra CQE");
-		CHECK(*r.sq_head == 0 && *r.sq_tail == 0,
-		      "SQ head %u tail %u moved", *r.sq_head, *r.sq_tail);
+		CHECK(*ring.cq.khead == *ring.cq.ktail, "extra CQE");
+		CHECK(*ring.sq.khead == 0 && *ring.sq.ktail == 0,
+		      "SQ head %u tail %u moved", *ring.sq.khead, *ring.sq.ktail);
 	}
 	/* more than the SQ holds: one SQ worth, from index 0 */
 	for (i = 0; i < 8; i++)
-		iou_prep_nop(&r.sqes[i], 1000 + i);
-	ret = iou_enter(r.fd, 20, 0, 0);
+		iou_prep_nop(&ring.sq.sqes[i], 1000 + i);
+	ret = io_uring_enter(ring.ring_fd, 20, 0, 0, NULL);
 	CHECK(ret == 8, "submitted %d of an 8 entry SQ", ret);
-	ret = iou_enter(r.fd, 0, 8, IORING_ENTER_GETEVENTS);
+	ret = io_uring_enter(ring.ring_fd, 0, 8, IORING_ENTER_GETEVENTS, NULL);
 	CHECK(ret == 0, "wait: %d", ret);
 	for (i = 0; i < 8; i++) {
-		CHECK(iou_pop_cqe(&r, &cqe) && cqe.user_data == 1000 + i,
+		CHECK(!io_uring_wait_cqe(&ring, &cqe) && cqe->user_data == 1000 + i,
 		      "CQE %d", i);
+		io_uring_cqe_seen(&ring);
 	}
-	iou_exit(&r);
+	io_uring_queue_exit(&ring);
 	return KSFT_PASS;
 }
 
@@ -677,14 +684,14 @@ static int run_waiting_loop(int action, int expect)
 	h.target = pthread_self();
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART */
 	CHECK(!pthread_create(&h.thread, NULL, helper_fn, &h), "thread");
-	t0 = now();
+	t0 = iou_now();
 	ret = iou_enter(r.fd, 0, 0, 0);
 	pthread_join(h.thread, NULL);
 	CHECK(ret == expect, "loop ended with %d, expected %d", ret, expect);
 	/* it slept rather than spun */
 	CHECK(h.skel->bss->steps >= 1 && h.skel->bss->steps < 100,
 	      "%llu steps in %.2fs", (unsigned long long)h.skel->bss->steps,
-	      now() - t0);
+	      iou_now() - t0);
 	if (action == HELP_CLOSE_DETACH) {
 		/* the mappings hold the last reference to the ring */
 		munmap(r.sqes, r.sqes_sz);
@@ -828,7 +835,7 @@ static int t_ring_freed_before_link(void)
 
 static int region_bpf(bool kernel_mem, bool none)
 {
-	struct iou_region_desc rd;
+	struct io_uring_region_desc rd;
 	struct bpf_link *link;
 	size_t size = kernel_mem ? 8192 : 4096;
 	struct iou_ring r;
@@ -897,7 +904,7 @@ static int t_region_bpf_none(void)
 
 static int t_loop_cq_overflow(void)
 {
-	struct iou_region_desc rd;
+	struct io_uring_region_desc rd;
 	struct bpf_link *link;
 	struct ovf_params *p;
 	struct iou_ring r;
@@ -936,9 +943,10 @@ static int t_loop_cq_overflow(void)
 
 /* ---------------------------------------------------------------- nops */
 
-static int nops_run(uint64_t nr, unsigned int qd)
+/* @per_step: 0 for nops_ops, else nops_inline_ops with that many NOPs a step */
+static int nops_run(uint64_t nr, unsigned int qd, unsigned int per_step)
 {
-	struct iou_region_desc rd;
+	struct io_uring_region_desc rd;
 	struct nops_params *p;
 	struct bpf_link *link;
 	struct nops *skel;
@@ -951,19 +959,15 @@ static int nops_run(uint64_t nr, unsigned int qd)
 	CHECK(p && !iou_register_region(&r, p, 4096, &rd), "region");
 	p->nr = nr;
 	p->qd = qd;
-	skel = nops__open();
-	CHECK(skel, "open");
-	skel->struct_ops.nops_ops->ring_fd = r.fd;
-	skel->struct_ops.queued_ops->ring_fd = r.fd;
-	skel->struct_ops.empty_ops->ring_fd = r.fd;
-	skel->struct_ops.empty_ns_ops->ring_fd = r.fd;
-	skel->struct_ops.regions_ops->ring_fd = r.fd;
-	CHECK(!nops__load(skel), "load");
-	link = attach_expect(skel->maps.nops_ops, 0);
+	p->per_step = per_step;
+	skel = nops_load(r.fd);
+	CHECK(skel, "load");
+	link = attach_expect(per_step ? skel->maps.nops_inline_ops :
+			     skel->maps.nops_ops, 0);
 	CHECK(link, "attach: %d", -errno);
-	t = now();
+	t = iou_now();
 	ret = iou_enter(r.fd, 0, 0, 0);
-	t = now() - t;
+	t = iou_now() - t;
 	printf("# %llu NOPs at QD %u in one io_uring_enter: %.3fs, %.0f ns/NOP, %llu steps\n",
 	       (unsigned long long)p->completed, qd, t, t * 1e9 / nr,
 	       (unsigned long long)p->steps);
@@ -974,6 +978,10 @@ static int nops_run(uint64_t nr, unsigned int qd)
 	CHECK(p->max_inflight == qd, "max in flight %u", p->max_inflight);
 	CHECK(iou_cq_ready(&r) == 0, "CQEs left");
 	CHECK(*r.sq_head == 0 && *r.sq_tail == 0, "SQ_REWIND head/tail moved");
+	/* NOPs complete inline: a step runs per_step of them */
+	if (per_step)
+		CHECK(p->steps <= nr / per_step + 2, "%llu steps for %u NOPs a step",
+		      (unsigned long long)p->steps, per_step);
 	bpf_link__destroy(link);
 	nops__destroy(skel);
 	iou_exit(&r);
@@ -982,19 +990,24 @@ static int nops_run(uint64_t nr, unsigned int qd)
 
 static int t_nops_qd1(void)
 {
-	return nops_run(20000, 1);
+	return nops_run(20000, 1, 0);
 }
 
 static int t_nops_qd8(void)
 {
-	return nops_run(20000, 8);
+	return nops_run(20000, 8, 0);
+}
+
+static int t_nops_inline(void)
+{
+	return nops_run(20000, 1, NOPS_INLINE_MAX);
 }
 
 /* The application queues all SQEs, BPF keeps @qd of them in flight */
 static int queued_run(unsigned int nr, unsigned int qd, bool timeouts)
 {
 	struct __kernel_timespec ts = { .tv_nsec = 2 * 1000 * 1000 };
-	struct iou_region_desc rd;
+	struct io_uring_region_desc rd;
 	struct bpf_link *link;
 	struct qd_params *p;
 	struct nops *skel;
@@ -1027,19 +1040,13 @@ static int queued_run(unsigned int nr, unsigned int qd, bool timeouts)
 	}
 	/* queued, not submitted: that is up to BPF */
 	CHECK(iou_flush_sq(&r) == nr, "queued");
-	skel = nops__open();
-	CHECK(skel, "open");
-	skel->struct_ops.nops_ops->ring_fd = r.fd;
-	skel->struct_ops.queued_ops->ring_fd = r.fd;
-	skel->struct_ops.empty_ops->ring_fd = r.fd;
-	skel->struct_ops.empty_ns_ops->ring_fd = r.fd;
-	skel->struct_ops.regions_ops->ring_fd = r.fd;
-	CHECK(!nops__load(skel), "load");
+	skel = nops_load(r.fd);
+	CHECK(skel, "load");
 	link = attach_expect(skel->maps.queued_ops, 0);
 	CHECK(link, "attach: %d", -errno);
-	t = now();
+	t = iou_now();
 	ret = iou_enter(r.fd, nr, 0, 0);
-	t = now() - t;
+	t = iou_now() - t;
 	printf("# %u %s queued, QD %u: %.3fs, %llu steps\n", nr,
 	       timeouts ? "2ms timeouts" : "NOPs", qd, t,
 	       (unsigned long long)p->steps);
@@ -1086,39 +1093,7 @@ static unsigned int cp_sqe_flags;
 static int cp_run(int in_fd, int out_fd, unsigned int block, bool stream,
 		  struct cp_params *res)
 {
-	struct iou_region_desc rd;
-	struct bpf_link *link;
-	struct cp_params *p;
-	struct iou_ring r;
-	struct cp *skel;
-	void *buf;
-	int ret;
-
-	CHECK(!loop_ring(&r, CP_SQ_ENTRIES, CP_CQ_ENTRIES), "setup");
-	p = iou_alloc_region(4096);
-	CHECK(p && !iou_register_region(&r, p, 4096, &rd), "region");
-	buf = malloc(block);
-	CHECK(buf, "buffer");
-	p->in_fd = in_fd;
-	p->out_fd = out_fd;
-	p->buf = (uintptr_t)buf;
-	p->block = block;
-	p->stream = stream;
-	p->sqe_flags = cp_sqe_flags;
-	skel = cp__open();
-	CHECK(skel, "open");
-	skel->struct_ops.cp_ops->ring_fd = r.fd;
-	CHECK(!cp__load(skel), "load");
-	link = attach_expect(skel->maps.cp_ops, 0);
-	CHECK(link, "attach: %d", -errno);
-	ret = iou_enter(r.fd, 0, 0, 0);
-	CHECK(ret == 0, "loop: %d", ret);
-	CHECK(p->state == 3, "state %u at the end", p->state);
-	*res = *p;
-	bpf_link__destroy(link);
-	cp__destroy(skel);
-	iou_exit(&r);
-	free(buf);
+	CHECK(!iou_cp_run(in_fd, out_fd, block, stream, cp_sqe_flags, res), "cp");
 	return KSFT_PASS;
 }
 
@@ -1327,6 +1302,7 @@ static const struct test_case cases[] = {
 	{ "loop_cq_overflow", t_loop_cq_overflow, true },
 	{ "nops_qd1", t_nops_qd1, true },
 	{ "nops_qd8", t_nops_qd8, true },
+	{ "nops_qd1_inline", t_nops_inline, true },
 	{ "nops_overqueue_qd4", t_nops_overqueue, true },
 	{ "timeouts_overqueue_qd4", t_timeouts_overqueue, true },
 	{ "cp_file_aligned", t_cp_file_aligned, true },

@@ -7,6 +7,9 @@
  * io_uring_enter(2).  With qd 1 every NOP is issued after the previous one
  * completed.
  *
+ * nops_inline_ops: the same at QD 1, reaping the CQEs of NOPs that completed
+ * inline and submitting the next NOP within one step.
+ *
  * queued_ops: the application queued the SQEs on a circular SQ, the program
  * submits them so that at most params->qd are in flight and logs each
  * completion.
@@ -86,6 +89,65 @@ int BPF_PROG(nops_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
 	return IOU_LOOP_CONTINUE;
 }
 
+/*
+ * Sequential NOPs (QD 1) again, but a NOP completes inline, within
+ * bpf_io_uring_submit_sqes(), so one step can reap its CQE and submit the
+ * next one, up to params->per_step NOPs, instead of returning to the loop
+ * for every NOP.  Each NOP is still submitted only after the one before it
+ * completed; the step ends early, and the loop waits, if one has not.
+ */
+SEC("struct_ops.s/nops_inline_step")
+int BPF_PROG(nops_inline_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
+{
+	struct io_uring_sqe *sqe;
+	struct nops_params *p;
+	struct io_rings *rings;
+	__u32 head, i;
+	int ret;
+
+	p = (void *)bpf_io_uring_get_region(ring, IOU_REGION_MEM, sizeof(*p));
+	if (!p)
+		return -1;
+	rings = (void *)bpf_io_uring_get_region(ring, IOU_REGION_CQ, NOPS_CQ_SIZE);
+	sqe = (void *)bpf_io_uring_get_region(ring, IOU_REGION_SQ, sizeof(*sqe));
+	if (!rings || !sqe) {
+		p->error = -14;
+		return IOU_LOOP_STOP;
+	}
+	p->steps++;
+
+	for (i = 0; i < NOPS_INLINE_MAX && i < p->per_step; i++) {
+		head = rings->cq.head;
+		if (head != rings->cq.tail) {
+			struct io_uring_cqe *cqe = &rings->cqes[head & (NOPS_CQ_ENTRIES - 1)];
+
+			if (cqe->res != 0 || cqe->user_data != p->completed + 1)
+				p->bad_cqes++;
+			p->completed++;
+			rings->cq.head = head + 1;
+		} else if (p->submitted != p->completed) {
+			/* not completed inline: wait for it */
+			break;
+		}
+		if (p->completed >= p->nr)
+			return IOU_LOOP_STOP;
+
+		__builtin_memset(sqe, 0, sizeof(*sqe));
+		sqe->opcode = IORING_OP_NOP;
+		sqe->user_data = p->submitted + 1;
+		ret = bpf_io_uring_submit_sqes(ring, 1);
+		if (ret != 1) {
+			p->error = ret < 0 ? ret : -5;
+			return IOU_LOOP_STOP;
+		}
+		p->submitted++;
+		p->max_inflight = 1;
+	}
+
+	lp->cq_wait_idx = rings->cq.head + 1;
+	return IOU_LOOP_CONTINUE;
+}
+
 SEC("struct_ops.s/queued_step")
 int BPF_PROG(queued_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
 {
@@ -143,6 +205,11 @@ int BPF_PROG(queued_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
 SEC(".struct_ops.link")
 struct io_uring_bpf_ops nops_ops = {
 	.loop_step = (void *)nops_step,
+};
+
+SEC(".struct_ops.link")
+struct io_uring_bpf_ops nops_inline_ops = {
+	.loop_step = (void *)nops_inline_step,
 };
 
 SEC(".struct_ops.link")

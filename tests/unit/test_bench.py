@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.bench import BENCHMARKS, bench_table, plot, reduce_fio_sched, with_ratios
+from harness.bench import (BENCHMARKS, BenchRow, Goal, bench_table, plot, reduce_fio_sched,
+                           reduce_fio_ufq, with_ratios)
 
 
 def fio_json(path: Path, iops: float, p99_ns: int) -> None:
@@ -35,3 +36,40 @@ def test_missing_baseline_gives_nan_not_a_crash(tmp_path: Path) -> None:
     fio_json(tmp_path / "fio_sched/vda_bfq_qd1.json", 10.0, 1000)
     rows = with_ratios(reduce_fio_sched(tmp_path), "none")
     assert rows[0].ratio != rows[0].ratio  # NaN
+
+
+def fio_mixed_json(path: Path, read_iops: float, write_iops: float, p99_ns: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"jobs": [{
+        "read": {"iops": read_iops, "clat_ns": {"percentile": {"99.000000": p99_ns}}},
+        "write": {"iops": write_iops}}]}))
+
+
+def test_ufq_reduction_keeps_scheduler_names_with_underscores(tmp_path: Path) -> None:
+    d = tmp_path / "ufq"
+    fio_mixed_json(d / "benchufq_randrw_none_qd8.json", 700.0, 300.0, 50_000)
+    fio_mixed_json(d / "benchufq_randrw_mq-deadline_qd8.json", 560.0, 240.0, 60_000)
+    fio_mixed_json(d / "benchufq_randrw_ufq_simple_qd8.json", 490.0, 210.0, 70_000)
+    fio_mixed_json(d / "vda_randread_ufq_simple_qd1.json", 100.0, 0.0, 10_000)
+    rows = with_ratios(reduce_fio_ufq(tmp_path), "none")
+    got = [(r.group, r.variant, r.value, round(r.ratio, 2), r.p99_us) for r in rows]
+    assert got[:3] == [("benchufq randrw qd8", "none", 1000.0, 1.0, 50.0),
+                       ("benchufq randrw qd8", "mq-deadline", 800.0, 0.8, 60.0),
+                       ("benchufq randrw qd8", "ufq_simple", 700.0, 0.7, 70.0)]
+    device, variant, value, ratio, p99 = got[3]
+    assert (device, variant, value, p99) == ("vda randread qd1", "ufq_simple", 100.0, 10.0)
+    assert ratio != ratio  # no "none" measured in that group: NaN
+
+
+def test_goal_verdicts_per_group() -> None:
+    goal = Goal(variant="ufq_simple", reference="mq-deadline", min_ratio=0.9, groups="benchufq")
+    rows = [BenchRow("benchufq randread qd1", "mq-deadline", 100.0, "IOPS"),
+            BenchRow("benchufq randread qd1", "ufq_simple", 95.0, "IOPS"),
+            BenchRow("benchufq randread qd8", "mq-deadline", 100.0, "IOPS"),
+            BenchRow("benchufq randread qd8", "ufq_simple", 80.0, "IOPS"),
+            BenchRow("benchufq randrw qd8", "ufq_simple", 80.0, "IOPS"),
+            BenchRow("vda randread qd1", "ufq_simple", 1.0, "IOPS")]
+    assert goal.verdicts(rows) == [
+        "benchufq randread qd1: ufq_simple / mq-deadline = 0.95 (goal >= 0.90: met)",
+        "benchufq randread qd8: ufq_simple / mq-deadline = 0.80 (goal >= 0.90: NOT met)",
+        "benchufq randrw qd8: ufq_simple or mq-deadline not measured"]

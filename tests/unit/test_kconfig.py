@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.kconfig import (ConfigError, fragment_files, fragment_text, merge_fragments,
-                             parse_dotconfig, parse_fragment, unmet_requests)
+                             parse_dotconfig, parse_fragment, unmet_requests,
+                             defined_symbols, known_requests)
 from harness.layout import Layout
 
 
@@ -70,3 +71,18 @@ def test_repository_fragments_are_consistent() -> None:
                    "CONFIG_KALLSYMS_ALL", "CONFIG_DEBUG_ATOMIC_SLEEP"):
         assert merged[needed].value == "y", needed
     assert merged["CONFIG_DRM"].value == "n"
+
+
+def test_series_prefix_checks_only_options_the_tree_defines(tmp_path: Path) -> None:
+    tree = tmp_path / "linux"
+    write(tree / "block/Kconfig.iosched",
+          "menu \"IO Schedulers\"\n\nconfig MQ_IOSCHED_DEADLINE\n\ttristate \"x\"\n"
+          "menuconfig BLOCK\n\tbool \"y\"\n  config INDENTED\n\tbool\n"
+          "\thelp\n\t  config NOT_A_DEFINITION here\n")
+    write(tree / "io_uring/Makefile", "config IN_A_MAKEFILE\n")
+    symbols = defined_symbols(tree)
+    assert symbols == {"CONFIG_MQ_IOSCHED_DEADLINE", "CONFIG_BLOCK", "CONFIG_INDENTED"}
+    frag = write(tmp_path / "a/config",
+                 "CONFIG_MQ_IOSCHED_DEADLINE=y\nCONFIG_IOSCHED_UFQ=y\nCONFIG_BLOCK=y\n")
+    known = known_requests(merge_fragments([frag]), symbols)
+    assert sorted(known) == ["CONFIG_BLOCK", "CONFIG_MQ_IOSCHED_DEADLINE"]
