@@ -182,6 +182,26 @@ def build_tools(layout: Layout) -> None:
         say(f"generated {layout.vmlinux_h}")
 
 
+def build_ufq_tools(layout: Layout) -> None:
+    """The example UFQ schedulers (tools/ufq_iosched) into build/ufq_iosched.
+
+    They use the libbpf, bpftool and vmlinux.h built above, as the
+    selftests do.  A tree without tools/ufq_iosched (``tree --upto``) has
+    nothing to build.
+    """
+    src = layout.tree / "tools/ufq_iosched"
+    if not src.is_dir():
+        return
+    layout.ufq_tools.mkdir(parents=True, exist_ok=True)
+    tools = layout.tools
+    run_logged(["make", "-C", str(src), f"OUTPUT={layout.ufq_tools}/", f"-j{jobs()}",
+                f"CLANG={CLANG}", f"LLVM_STRIP={LLVM_STRIP}", f"BPFTOOL={layout.bpftool}",
+                f"VMLINUX_H={layout.vmlinux_h}", f"LIBBPF_OBJ={tools}/libbpf/libbpf.a",
+                f"LIBBPF_INCLUDE={tools}/include"],
+               layout.build_dir / "logs/ufq_iosched.log", "tools/ufq_iosched",
+               build_env(layout))
+
+
 def selftest_areas(layout: Layout) -> list[Path]:
     """selftests/<area>/ directories that have a guest entry point run.sh."""
     return sorted(p.parent for p in layout.selftests_dir.glob("*/run.sh"))
@@ -210,5 +230,6 @@ def build_all(layout: Layout) -> None:
         configure(layout)
         build_kernel(layout)
         build_tools(layout)
+    build_ufq_tools(layout)
     build_selftests(layout)
     say(f"build complete in {fmt_duration(time.monotonic() - start)}: {layout.bzimage}")

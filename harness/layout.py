@@ -57,6 +57,11 @@ class Layout:
         return self.build_dir / "tools"
 
     @property
+    def ufq_tools(self) -> Path:
+        """tools/ufq_iosched of the tree, built (OUTPUT=); loaders in bin/."""
+        return self.build_dir / "ufq_iosched"
+
+    @property
     def selftests_out(self) -> Path:
         return self.build_dir / "selftests"
 

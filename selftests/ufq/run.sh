@@ -14,164 +14,47 @@
 DIR=$(dirname "$(readlink -f "$0")")
 OUTPUT=${OUTPUT:-$DIR}
 . "$KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
+. "$DIR/../lib/blk.sh"
+. "$DIR/../lib/ufq.sh"
 
 UFQ_TEST=$OUTPUT/ufq_test
-SIZE=${UFQ_VERIFY_SIZE:-16M}
 WORK=$(mktemp -d /tmp/ufq.XXXXXX)
-DBG=/sys/kernel/debug/block
 CFS=/sys/kernel/config/nullb
-WDT=/sys/module/ufq/parameters/watchdog_timeout_ms
 NB=ufqnb0
 MB=ufqmerge0
 LOOPDEV=
+IODEVS=
 DEVS=
 LOADER_PID=
 
 cleanup() {
 	[ -n "$LOADER_PID" ] && kill "$LOADER_PID" 2>/dev/null && wait "$LOADER_PID" 2>/dev/null
-	for d in $DEVS; do
-		echo none > /sys/block/$d/queue/scheduler 2>/dev/null
-	done
-	[ -n "$LOOPDEV" ] && losetup -d "$LOOPDEV" 2>/dev/null
-	for n in $NB $MB; do
-		if [ -d $CFS/$n ]; then
-			echo 0 > $CFS/$n/power 2>/dev/null
-			rmdir $CFS/$n 2>/dev/null
-		fi
-	done
+	ufq_teardown_devices $NB $MB
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 msg() { ktap_print_msg "$@"; }
 
-# nullb_create NAME SIZE_MB [attr=value...]
-nullb_create() {
-	local name=$1 size=$2 kv
-	shift 2
-	mkdir $CFS/$name || return 1
-	echo 1 > $CFS/$name/memory_backed || return 1
-	echo "$size" > $CFS/$name/size || return 1
-	for kv in "$@"; do
-		echo "${kv#*=}" > "$CFS/$name/${kv%%=*}" || return 1
-	done
-	echo 1 > $CFS/$name/power || return 1
-	udevadm settle 2>/dev/null
-	[ -b /dev/$name ] || mknod /dev/$name b \
-		$(sed 's/:/ /' /sys/block/$name/dev) 2>/dev/null
-	[ -b /dev/$name ]
-}
-
-set_sched() {
-	echo "$2" > /sys/block/$1/queue/scheduler 2>/dev/null &&
-		grep -q "\[$2\]" /sys/block/$1/queue/scheduler
-}
-
-stat_of() {	# stat_of DEV NAME
-	awk -v k="$2" '$1 == k { print $2 }' $DBG/$1/sched/stats
-}
-
-sched_of() {	# sched_of DEV KEY
-	awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print }' $DBG/$1/sched/sched
-}
-
-# fio_verify DEV TAG [extra fio args]: random read/write, crc32c verified
-fio_verify() {
-	local dev=$1 tag=$2
-	shift 2
-	fio --name="$tag" --filename=/dev/$dev --rw=randrw --bsrange=4k-64k \
-		--size="$SIZE" --ioengine=libaio --iodepth=16 --direct=1 \
-		--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_backlog=128 \
-		--randrepeat=0 --output="$WORK/$tag.fio" "$@" >/dev/null 2>&1
-	local rc=$?
-	if [ $rc -ne 0 ]; then
-		msg "fio $tag on $dev failed ($rc):"
-		tail -15 "$WORK/$tag.fio" 2>/dev/null | sed 's/^/# /'
-	fi
-	return $rc
-}
-
-# stats_consistent DEV: idle queue, every inserted request dispatched or merged
-stats_consistent() {
-	local d=$1 i di m f q1 q2
-	i=$(stat_of $d inserted); di=$(stat_of $d dispatched)
-	m=$(stat_of $d merged_requests); f=$(stat_of $d finished)
-	q1=$(stat_of $d queued_fifo); q2=$(stat_of $d queued_bpf)
-	if [ -z "$i" ] || [ "$i" -ne $((di + m)) ] || [ "$q1" -ne 0 ] ||
-	   [ "$q2" -ne 0 ] || [ "$f" -gt "$di" ]; then
-		msg "$d: inserted $i dispatched $di merged $m finished $f queued $q1/$q2"
-		return 1
-	fi
-	return 0
-}
-
-# start_loader MODE [EJECT_AFTER]: attach in the background until killed
+# start_loader MODE [EJECT_AFTER]: attach in the background until stopped
 start_loader() {
-	"$UFQ_TEST" "$1" 0 ${2:-} > "$WORK/loader.out" 2> "$WORK/loader.err" &
-	LOADER_PID=$!
-	local i
-	for i in $(seq 100); do
-		grep -q '^attached' "$WORK/loader.out" && return 0
-		kill -0 $LOADER_PID 2>/dev/null || break
-		sleep 0.1
-	done
-	msg "loader $1 did not attach:"
-	sed 's/^/# /' "$WORK/loader.err" | tail -40
-	wait $LOADER_PID 2>/dev/null
-	LOADER_PID=
-	return 1
-}
-
-stop_loader() {
-	[ -z "$LOADER_PID" ] && return 1
-	kill $LOADER_PID
-	wait $LOADER_PID
-	local rc=$?
-	LOADER_PID=
-	return $rc
+	ufq_start_loader loader '^attached' "$UFQ_TEST" "$1" 0 ${2:-}
 }
 
 counter() {	# counter NAME: from the last loader's output
 	awk -v k="$1" '$1 == k { print $2 }' "$WORK/loader.out"
 }
 
-wait_state() {	# wait_state DEV STATE SECONDS
-	local i
-	for i in $(seq $(($3 * 10))); do
-		[ "$(sched_of $1 state)" = "$2" ] && return 0
-		sleep 0.1
-	done
-	msg "$1: state $(sched_of $1 state), wanted $2"
-	return 1
-}
-
-result() {	# result RC NAME
-	if [ "$1" -eq 0 ]; then ktap_test_pass "$2"; else ktap_test_fail "$2"; fi
-}
-
 ktap_print_header
 
-mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
-if ! grep -qw ufq /sys/block/*/queue/scheduler 2>/dev/null &&
-   ! [ -d /sys/module/ufq ]; then
+if ! ufq_prepare; then
 	ktap_skip_all "CONFIG_IOSCHED_UFQ is not enabled"
 	exit "$KSFT_SKIP"
 fi
 
-nullb_create $NB 256 || ktap_exit_fail_msg "cannot create null_blk $NB"
-# one hardware tag and 1 ms completions: requests wait in the scheduler
-nullb_create $MB 64 hw_queue_depth=1 irqmode=2 completion_nsec=1000000 ||
-	ktap_exit_fail_msg "cannot create null_blk $MB"
-truncate -s 256M "$WORK/loop.img"
-LOOPDEV=$(losetup -f --show "$WORK/loop.img") ||
-	ktap_exit_fail_msg "cannot set up a loop device"
-DEVS="$NB ${LOOPDEV#/dev/}"
-if [ -n "${TEST_DISK:-}" ] && [ -b "$TEST_DISK" ]; then
-	DEVS="$DEVS ${TEST_DISK#/dev/}"
-fi
-IODEVS=$DEVS
-DEVS="$DEVS $MB"
+# $MB: requests wait in the scheduler, so that merges happen
+ufq_setup_devices $NB $MB
+DEVS="$IODEVS $MB"
 ndev=$(echo $IODEVS | wc -w)
 
 ktap_set_plan $((1 + 2 * ndev + 12))
@@ -179,75 +62,75 @@ ktap_set_plan $((1 + 2 * ndev + 12))
 # 1. ufq is offered and selectable on every device
 rc=0
 for d in $DEVS; do
-	if ! set_sched $d ufq; then
+	if ! ufq_set_sched $d ufq; then
 		msg "$d: $(cat /sys/block/$d/queue/scheduler)"
 		rc=1
 	fi
 done
-result $rc "ufq selectable on $DEVS"
+ktap_result $rc "ufq selectable on $DEVS"
 
 # 2. data verify under ufq without a BPF scheduler (FIFO)
 for d in $IODEVS; do
-	set_sched $d ufq && fio_verify $d fifo-$d
-	result $? "fio verify under ufq FIFO on $d"
+	ufq_set_sched $d ufq && ufq_fio_verify $d fifo-$d
+	ktap_result $? "fio verify under ufq FIFO on $d"
 done
 
 # 3. stats consistent after FIFO I/O
 for d in $IODEVS; do
-	stats_consistent $d
+	ufq_stats_consistent $d
 	rc=$?
-	[ "$(stat_of $d dispatched)" -gt 0 ] || rc=1
-	[ "$(stat_of $d bpf_dispatched)" -eq 0 ] || rc=1
-	result $rc "debugfs stats consistent on $d"
+	[ "$(ufq_stat $d dispatched)" -gt 0 ] || rc=1
+	[ "$(ufq_stat $d bpf_dispatched)" -eq 0 ] || rc=1
+	ktap_result $rc "debugfs stats consistent on $d"
 done
 
 # 4. kernel merges without BPF: sequential writes pile up on $MB.  With
 # one driver tag, the scheduler needs more than the default 2 requests
 # to hold some while one waits for the tag on the dispatch list.
-set_sched $MB ufq
+ufq_set_sched $MB ufq
 echo 64 > /sys/block/$MB/queue/nr_requests
 fio --name=seq --filename=/dev/$MB --rw=write --bs=4k --size=8M \
 	--ioengine=libaio --iodepth=32 --iodepth_batch_submit=1 --direct=1 \
 	--output="$WORK/seq.fio" >/dev/null 2>&1
 rc=$?
-b=$(stat_of $MB merged_bios)
-msg "$MB: merged_bios $b merged_requests $(stat_of $MB merged_requests)"
+b=$(ufq_stat $MB merged_bios)
+msg "$MB: merged_bios $b merged_requests $(ufq_stat $MB merged_requests)"
 [ "${b:-0}" -gt 0 ] || rc=1
-stats_consistent $MB || rc=1
-result $rc "bio merges in FIFO mode"
+ufq_stats_consistent $MB || rc=1
+ktap_result $rc "bio merges in FIFO mode"
 
 # 5. elevator switching during a verifying fio
 rc=0
-fio_verify $NB switch-$NB --time_based --runtime=10 &
+ufq_fio_verify $NB switch-$NB --time_based --runtime=10 &
 fpid=$!
 n=0
 while kill -0 $fpid 2>/dev/null; do
 	for s in none mq-deadline ufq mq-deadline none ufq; do
-		set_sched $NB $s || { msg "cannot switch $NB to $s"; rc=1; }
+		ufq_set_sched $NB $s || { msg "cannot switch $NB to $s"; rc=1; }
 		n=$((n + 1))
 		sleep 0.2
 	done
 done
 wait $fpid || rc=1
 msg "$n elevator switches"
-set_sched $NB ufq
-result $rc "elevator switching none<->mq-deadline<->ufq under verifying fio"
+ufq_set_sched $NB ufq
+ktap_result $rc "elevator switching none<->mq-deadline<->ufq under verifying fio"
 
 # 6. a BPF FIFO scheduler: attach, I/O on every device, detach
 rc=0
-for d in $DEVS; do set_sched $d ufq; done
+for d in $DEVS; do ufq_set_sched $d ufq; done
 if start_loader fifo; then
-	[ "$(sched_of $NB name)" = ufq_test_fifo ] || rc=1
-	[ "$(sched_of $NB state)" = enabled ] || rc=1
-	[ "$(sched_of $NB queue_attached)" = 1 ] || rc=1
-	before=$(stat_of $NB bpf_dispatched)
+	[ "$(ufq_sched_field $NB name)" = ufq_test_fifo ] || rc=1
+	[ "$(ufq_sched_field $NB state)" = enabled ] || rc=1
+	[ "$(ufq_sched_field $NB queue_attached)" = 1 ] || rc=1
+	before=$(ufq_stat $NB bpf_dispatched)
 	pids=
 	for d in $IODEVS; do
-		fio_verify $d bpf-$d & pids="$pids $!"
+		ufq_fio_verify $d bpf-$d & pids="$pids $!"
 	done
 	for p in $pids; do wait $p || rc=1; done
-	after=$(stat_of $NB bpf_dispatched)
-	stop_loader || rc=1
+	after=$(ufq_stat $NB bpf_dispatched)
+	ufq_stop_loader || rc=1
 	msg "bpf_dispatched on $NB: $before -> $after"
 	[ "$after" -gt "$before" ] || rc=1
 	[ "$(counter dispatched)" -gt 0 ] || rc=1
@@ -255,20 +138,20 @@ if start_loader fifo; then
 	[ "$(counter init_sched)" -ge "$(echo $DEVS | wc -w)" ] || rc=1
 	[ "$(counter init_sched)" = "$(counter exit_sched)" ] || rc=1
 	msg "loader: $(tr '\n' ' ' < $WORK/loader.out)"
-	[ "$(sched_of $NB state)" = disabled ] || rc=1
-	[ "$(sched_of $NB exit_kind)" = unregistered ] || rc=1
-	for d in $IODEVS; do stats_consistent $d || rc=1; done
+	[ "$(ufq_sched_field $NB state)" = disabled ] || rc=1
+	[ "$(ufq_sched_field $NB exit_kind)" = unregistered ] || rc=1
+	for d in $IODEVS; do ufq_stats_consistent $d || rc=1; done
 else
 	rc=1
 fi
-result $rc "BPF FIFO scheduler: attach, verified I/O, detach"
+ktap_result $rc "BPF FIFO scheduler: attach, verified I/O, detach"
 
 # 7. merge kfuncs (KF_SPIN_LOCK) from the BPF scheduler: bio merges with
 # mode fifo, request merges with mode rqmerge (which merges no bio)
 rc=0
 echo 64 > /sys/block/$MB/queue/nr_requests
 for mode in fifo rqmerge; do
-	b0=$(stat_of $MB merged_bios); r0=$(stat_of $MB merged_requests)
+	b0=$(ufq_stat $MB merged_bios); r0=$(ufq_stat $MB merged_requests)
 	if ! start_loader $mode; then
 		rc=1
 		continue
@@ -277,8 +160,8 @@ for mode in fifo rqmerge; do
 		--ioengine=libaio --iodepth=32 --iodepth_batch_submit=1 \
 		--direct=1 --verify=crc32c --verify_fatal=1 --do_verify=1 \
 		--output="$WORK/seq$mode.fio" >/dev/null 2>&1 || rc=1
-	stop_loader || rc=1
-	b1=$(stat_of $MB merged_bios); r1=$(stat_of $MB merged_requests)
+	ufq_stop_loader || rc=1
+	b1=$(ufq_stat $MB merged_bios); r1=$(ufq_stat $MB merged_requests)
 	msg "$mode: debugfs merged_bios +$((b1 - b0)) merged_requests +$((r1 - r0))"
 	msg "$mode: loader $(tr '\n' ' ' < $WORK/loader.out)"
 	if [ $mode = fifo ]; then
@@ -290,15 +173,15 @@ for mode in fifo rqmerge; do
 		[ $((r1 - r0)) -eq "$(counter rq_merged)" ] || rc=1
 	fi
 	[ "$(counter merge_errors)" -eq 0 ] || rc=1
-	stats_consistent $MB || rc=1
+	ufq_stats_consistent $MB || rc=1
 done
-result $rc "BPF merge kfuncs (bio and request) under bpf_spin_lock"
+ktap_result $rc "BPF merge kfuncs (bio and request) under bpf_spin_lock"
 
 # 8. attach and detach repeatedly while verifying I/O runs on every device
 rc=0
 pids=
 for d in $IODEVS; do
-	fio_verify $d cycle-$d --time_based --runtime=15 & pids="$pids $!"
+	ufq_fio_verify $d cycle-$d --time_based --runtime=15 & pids="$pids $!"
 done
 cycles=0
 while [ $cycles -lt 5 ]; do
@@ -308,138 +191,138 @@ while [ $cycles -lt 5 ]; do
 	sleep 0.5
 done
 for p in $pids; do wait $p || rc=1; done
-for d in $IODEVS; do stats_consistent $d || rc=1; done
+for d in $IODEVS; do ufq_stats_consistent $d || rc=1; done
 msg "$cycles attach/detach cycles"
-result $rc "attach/detach under verifying I/O on $IODEVS"
+ktap_result $rc "attach/detach under verifying I/O on $IODEVS"
 
 # 9. a second attach gets EBUSY
 "$UFQ_TEST" ebusy > "$WORK/ebusy.out" 2>&1
 rc=$?
 sed 's/^/# /' "$WORK/ebusy.out"
-result $rc "second attach fails with EBUSY"
+ktap_result $rc "second attach fails with EBUSY"
 
 # 10. elevator switches to and from ufq while a BPF scheduler is attached
 rc=0
 if start_loader fifo; then
 	pids=
 	for d in $IODEVS; do
-		fio_verify $d attsw-$d --time_based --runtime=10 & pids="$pids $!"
+		ufq_fio_verify $d attsw-$d --time_based --runtime=10 & pids="$pids $!"
 	done
 	n=0
 	set -- $pids
 	while kill -0 $1 2>/dev/null; do
 		for d in $IODEVS; do
 			for s in none ufq mq-deadline ufq; do
-				set_sched $d $s || rc=1
+				ufq_set_sched $d $s || rc=1
 				n=$((n + 1))
 			done
 		done
 		sleep 0.3
 	done
 	for p in $pids; do wait $p || rc=1; done
-	stop_loader || rc=1
+	ufq_stop_loader || rc=1
 	msg "$n switches; loader: $(tr '\n' ' ' < $WORK/loader.out)"
 	[ "$(counter init_sched)" -gt "$(echo $DEVS | wc -w)" ] || rc=1
 	[ "$(counter init_sched)" = "$(counter exit_sched)" ] || rc=1
 	for d in $IODEVS; do
-		set_sched $d ufq
-		stats_consistent $d || rc=1
+		ufq_set_sched $d ufq
+		ufq_stats_consistent $d || rc=1
 	done
 else
 	rc=1
 fi
-result $rc "elevator switches while a BPF scheduler is attached"
+ktap_result $rc "elevator switches while a BPF scheduler is attached"
 
 # 11. eject kfunc: the scheduler ejects itself, I/O goes on in FIFO order
 rc=0
 if start_loader eject 50; then
-	fio_verify $NB eject-$NB || rc=1
-	wait_state $NB ejected 10 || rc=1
-	reason=$(sched_of $NB exit_reason)
-	msg "exit_kind $(sched_of $NB exit_kind): $reason"
-	[ "$(sched_of $NB exit_kind)" = bpf ] || rc=1
+	ufq_fio_verify $NB eject-$NB || rc=1
+	ufq_wait_state $NB ejected 10 || rc=1
+	reason=$(ufq_sched_field $NB exit_reason)
+	msg "exit_kind $(ufq_sched_field $NB exit_kind): $reason"
+	[ "$(ufq_sched_field $NB exit_kind)" = bpf ] || rc=1
 	case "$reason" in *"ejecting on purpose"*) ;; *) rc=1 ;; esac
-	[ "$(sched_of $NB queue_attached)" = 0 ] || rc=1
+	[ "$(ufq_sched_field $NB queue_attached)" = 0 ] || rc=1
 	# still attached: a new one is refused until the loader detaches
 	"$UFQ_TEST" fifo 1 > "$WORK/busy.out" 2>&1 && rc=1
-	stop_loader || rc=1
-	[ "$(sched_of $NB state)" = disabled ] || rc=1
-	[ "$(sched_of $NB exit_kind)" = bpf ] || rc=1
-	stats_consistent $NB || rc=1
+	ufq_stop_loader || rc=1
+	[ "$(ufq_sched_field $NB state)" = disabled ] || rc=1
+	[ "$(ufq_sched_field $NB exit_kind)" = bpf ] || rc=1
+	ufq_stats_consistent $NB || rc=1
 else
 	rc=1
 fi
-result $rc "bpf_ufq_eject() ejects the scheduler with its reason"
+ktap_result $rc "bpf_ufq_eject() ejects the scheduler with its reason"
 
 # 12. an unknown request id ejects the scheduler
 rc=0
 if start_loader badid; then
 	timeout 60 dd if=/dev/zero of=/dev/$NB bs=64k count=64 oflag=direct \
 		2>/dev/null || rc=1
-	wait_state $NB ejected 10 || rc=1
-	msg "exit_kind $(sched_of $NB exit_kind): $(sched_of $NB exit_reason)"
-	[ "$(sched_of $NB exit_kind)" = error ] || rc=1
-	stop_loader || rc=1
-	stats_consistent $NB || rc=1
+	ufq_wait_state $NB ejected 10 || rc=1
+	msg "exit_kind $(ufq_sched_field $NB exit_kind): $(ufq_sched_field $NB exit_reason)"
+	[ "$(ufq_sched_field $NB exit_kind)" = error ] || rc=1
+	ufq_stop_loader || rc=1
+	ufq_stats_consistent $NB || rc=1
 else
 	rc=1
 fi
-result $rc "an invalid request id from dispatch_req ejects the scheduler"
+ktap_result $rc "an invalid request id from dispatch_req ejects the scheduler"
 
 # 13. watchdog: a scheduler that never dispatches is ejected, I/O completes
 rc=0
-old=$(cat $WDT)
-echo 1000 > $WDT
+old=$(cat $UFQ_WATCHDOG)
+echo 1000 > $UFQ_WATCHDOG
 if start_loader stall; then
 	start=$(date +%s)
 	timeout 60 dd if=/dev/zero of=/dev/$NB bs=64k count=16 oflag=direct \
 		2>/dev/null || rc=1
 	msg "dd took $(($(date +%s) - start)) s"
-	wait_state $NB ejected 10 || rc=1
-	msg "exit_kind $(sched_of $NB exit_kind): $(sched_of $NB exit_reason)"
-	[ "$(sched_of $NB exit_kind)" = watchdog ] || rc=1
-	stop_loader || rc=1
+	ufq_wait_state $NB ejected 10 || rc=1
+	msg "exit_kind $(ufq_sched_field $NB exit_kind): $(ufq_sched_field $NB exit_reason)"
+	[ "$(ufq_sched_field $NB exit_kind)" = watchdog ] || rc=1
+	ufq_stop_loader || rc=1
 	[ "$(counter dispatched)" -eq 0 ] || rc=1
-	stats_consistent $NB || rc=1
+	ufq_stats_consistent $NB || rc=1
 else
 	rc=1
 fi
-echo "$old" > $WDT
-result $rc "watchdog ejects a scheduler that never dispatches"
+echo "$old" > $UFQ_WATCHDOG
+ktap_result $rc "watchdog ejects a scheduler that never dispatches"
 
 # 14. a request kept as a kptr is released with the map; the queue freezes
 rc=0
 if start_loader kptr; then
-	fio_verify $NB kptr-$NB || rc=1
-	stop_loader || rc=1
+	ufq_fio_verify $NB kptr-$NB || rc=1
+	ufq_stop_loader || rc=1
 	msg "stashed $(counter stashed)"
 	[ "$(counter stashed)" -ge 1 ] || rc=1
 	sleep 1
 	# switching needs a freeze, which waits for every request reference
 	timeout 60 sh -c "echo none > /sys/block/$NB/queue/scheduler" || rc=1
-	set_sched $NB ufq || rc=1
+	ufq_set_sched $NB ufq || rc=1
 else
 	rc=1
 fi
-result $rc "request kptr released with the map, queue can freeze"
+ktap_result $rc "request kptr released with the map, queue can freeze"
 
 # 15. a UFQ device goes away while a BPF scheduler is attached
 rc=0
-if nullb_create ufqgone0 32 && set_sched ufqgone0 ufq && start_loader fifo; then
+if nullb_create ufqgone0 32 && ufq_set_sched ufqgone0 ufq && start_loader fifo; then
 	dd if=/dev/urandom of=$WORK/gone.dat bs=64k count=32 2>/dev/null
 	dd if=$WORK/gone.dat of=/dev/ufqgone0 bs=64k oflag=direct 2>/dev/null || rc=1
 	cmp -n $((64 * 1024 * 32)) $WORK/gone.dat /dev/ufqgone0 || rc=1
 	echo 0 > $CFS/ufqgone0/power && rmdir $CFS/ufqgone0 || rc=1
 	# the other queues keep their scheduler
-	fio_verify $NB gone-$NB || rc=1
-	stop_loader || rc=1
+	ufq_fio_verify $NB gone-$NB || rc=1
+	ufq_stop_loader || rc=1
 	msg "loader: $(tr '\n' ' ' < $WORK/loader.out)"
 	[ "$(counter init_sched)" = "$(counter exit_sched)" ] || rc=1
 else
 	rc=1
-	stop_loader
+	ufq_stop_loader
 fi
 rmdir $CFS/ufqgone0 2>/dev/null
-result $rc "device removal while a BPF scheduler is attached"
+ktap_result $rc "device removal while a BPF scheduler is attached"
 
 ktap_finished

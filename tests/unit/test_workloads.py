@@ -1,0 +1,42 @@
+"""The demo's reading of a tools/ufq_iosched loader's output (no VM)."""
+
+from __future__ import annotations
+
+from harness.workloads import loader_exit_line, loader_final_stats, ufq_stats_table
+
+LOG = """\
+ufq_simple: attached to ufqdemo0 (was none), vda (was mq-deadline)
+ufq_simple: ins 10 (r 5 w 5 o 0) disp 10 (r 5 w 5 o 0) merges bio 0/0 rq 0 fin 10
+ufq_simple: final stats
+inserted 1200
+dispatched 1200
+finished 1199
+bio_back_merges 7
+ufq_simple: exit kind=unregistered reason=detached by user space
+"""
+
+
+def test_final_stats_are_the_lines_after_the_marker() -> None:
+    assert loader_final_stats(LOG) == {"inserted": 1200, "dispatched": 1200,
+                                       "finished": 1199, "bio_back_merges": 7}
+
+
+def test_no_final_stats_when_the_loader_died() -> None:
+    assert loader_final_stats(LOG.split("ufq_simple: final stats")[0]) == {}
+
+
+def test_the_last_final_block_wins() -> None:
+    twice = LOG + "ufq_simple: final stats\ninserted 3\n"
+    assert loader_final_stats(twice) == {"inserted": 3}
+
+
+def test_exit_line() -> None:
+    assert loader_exit_line(LOG) == ("ufq_simple: exit kind=unregistered "
+                                     "reason=detached by user space")
+    assert loader_exit_line("ufq_simple: attached\n") is None
+
+
+def test_stats_table_keeps_the_demo_order_and_skips_missing() -> None:
+    table = ufq_stats_table({"finished": 2, "inserted": 3, "unknown": 9})
+    rows = [line.split() for line in table.splitlines()[2:]]
+    assert rows == [["inserted", "3"], ["finished", "2"]]
