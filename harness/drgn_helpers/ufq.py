@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Iterator
 
+from harness.drgn_helpers.block import queue_elevator_name
 from harness.drgn_helpers.struct_ops import StructOpsMap, c_string, describe_struct_ops, enum_name
 
 if TYPE_CHECKING:
@@ -131,12 +132,11 @@ def parse_debugfs_requests(text: str) -> list[dict[str, str]]:
 def ufq_data(queue: "Object") -> "Object | None":
     """The ``struct ufq_data *`` of a ``struct request_queue *``, or None
     when the queue has no elevator or another one than ufq."""
-    elevator = queue.elevator
-    if not elevator or elevator.type.elevator_name.string_().decode() != UFQ_ELEVATOR:
-        return None
     from drgn import cast
 
-    return cast("struct ufq_data *", elevator.elevator_data)
+    if queue_elevator_name(queue) != UFQ_ELEVATOR:
+        return None
+    return cast("struct ufq_data *", queue.elevator.elevator_data)
 
 
 def ufq_stats(ufd: "Object") -> UfqStats:
