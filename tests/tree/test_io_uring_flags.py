@@ -1,0 +1,28 @@
+"""The io_uring drgn helper's flag tables match the tree's UAPI header.
+
+IORING_SETUP_* and IORING_SQ_* are macros, absent from DWARF, so the helper
+keeps its own table; this checks it against include/uapi/linux/io_uring.h of
+the assembled tree (base + series), so a new setup flag cannot go unnoticed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from harness.drgn_helpers.io_uring import SETUP_FLAGS, SQ_FLAGS
+from harness.layout import Layout
+
+pytestmark = pytest.mark.tree
+
+
+def uapi_bits(header: str, prefix: str) -> dict[str, int]:
+    pattern = re.compile(rf"^#define\s+{prefix}(\w+)\s+\(1U\s*<<\s*(\d+)\)", re.MULTILINE)
+    return {name: int(bit) for name, bit in pattern.findall(header)}
+
+
+def test_flag_tables_match_uapi(built: Layout) -> None:
+    header = (built.tree / "include/uapi/linux/io_uring.h").read_text()
+    assert dict(SETUP_FLAGS) == uapi_bits(header, "IORING_SETUP_")
+    assert dict(SQ_FLAGS) == uapi_bits(header, "IORING_SQ_")

@@ -1,0 +1,68 @@
+"""Pure parts of the drgn helpers: debugfs parsing and flag decoding (no VM)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+
+from harness.drgn_helpers.io_uring import SETUP_FLAGS, SQ_FLAGS, flag_names
+from harness.drgn_helpers.ufq import UfqStats, parse_debugfs_requests, parse_key_values
+
+STATS = """inserted 12
+inserted_sectors 96
+dispatched 10
+dispatched_sectors 80
+bpf_dispatched 4
+merged_requests 2
+merged_request_sectors 16
+merged_bios 3
+merged_bio_sectors 24
+finished 9
+finished_sectors 72
+insert_errors 0
+queued_fifo 0
+queued_bpf 0
+"""
+
+# blk_mq_debugfs_rq_show() lines as ufq's sched/fifo and sched/bpf_queue show them
+REQUESTS = (
+    "00000000c0ffee00 {.op=WRITE, .cmd_flags=SYNC|IDLE, .rq_flags=ELVPRIV|IO_STAT,"
+    " .state=idle, .tag=-1, .internal_tag=3}\n"
+    "000000001234abcd {.op=READ, .cmd_flags=, .rq_flags=IO_STAT, .state=idle, .tag=-1,"
+    " .internal_tag=17}\n"
+)
+
+
+def test_stats_from_debugfs() -> None:
+    stats = UfqStats.from_debugfs(STATS)
+    assert stats.inserted == 12 and stats.merged_bio_sectors == 24 and stats.queued_bpf == 0
+    assert {f.name for f in fields(UfqStats)} == set(parse_key_values(STATS))
+
+
+def test_stats_from_debugfs_names_what_is_missing() -> None:
+    with pytest.raises(ValueError, match="queued_bpf"):
+        UfqStats.from_debugfs(STATS.replace("queued_bpf 0\n", ""))
+
+
+def test_key_values_keep_the_rest_of_the_line() -> None:
+    sched = "name ufq_test_fifo\nstate ejected\nexit_reason watchdog: request on x not dispatched\n"
+    values = parse_key_values(sched + "exit_kind none\n\n")
+    assert values["exit_reason"] == "watchdog: request on x not dispatched"
+    assert values["name"] == "ufq_test_fifo" and values["exit_kind"] == "none"
+    assert parse_key_values("exit_reason \n")["exit_reason"] == ""
+
+
+def test_debugfs_requests() -> None:
+    assert parse_debugfs_requests(REQUESTS) == [
+        {"op": "WRITE", "tag": "-1", "internal_tag": "3"},
+        {"op": "READ", "tag": "-1", "internal_tag": "17"},
+    ]
+    assert parse_debugfs_requests("") == []
+
+
+def test_flag_names() -> None:
+    assert flag_names((1 << 12) | (1 << 13), SETUP_FLAGS) == ["SINGLE_ISSUER", "DEFER_TASKRUN"]
+    assert flag_names(1 << 20, SETUP_FLAGS) == ["SQ_REWIND"]
+    assert flag_names((1 << 1) | (1 << 30), SQ_FLAGS) == ["CQ_OVERFLOW", "bit 30"]
+    assert flag_names(0, SETUP_FLAGS) == []
