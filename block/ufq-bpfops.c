@@ -109,8 +109,7 @@ static void ufq_set_state(enum ufq_state state)
  */
 struct ufq_iosched_ops *ufq_active_ops(struct ufq_data *ufd)
 {
-	lockdep_assert_held(&ufd->lock);
-
+	/* rcu_dereference_protected() checks that ufd->lock is held */
 	if (ufq_state() != UFQ_ENABLED)
 		return NULL;
 	return rcu_dereference_protected(ufd->ops, lockdep_is_held(&ufd->lock));

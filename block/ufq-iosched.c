@@ -103,12 +103,13 @@ void ufq_account_merged(struct ufq_data *ufd, struct request *rq)
 
 	if (state == UFQ_RQ_MERGED)
 		return;
-	if (state == UFQ_RQ_FIFO || state == UFQ_RQ_BPF) {
+	if (state == UFQ_RQ_FIFO || state == UFQ_RQ_DIRECT ||
+	    state == UFQ_RQ_BPF) {
 		list_del_init(&rq->queuelist);
-		if (state == UFQ_RQ_FIFO)
-			ufd->nr_fifo--;
-		else
+		if (state == UFQ_RQ_BPF)
 			ufd->nr_bpf--;
+		else
+			ufd->nr_fifo--;
 		elv_rqhash_del(ufd->q, rq);
 		if (ufd->q->last_merge == rq)
 			ufd->q->last_merge = NULL;
@@ -137,9 +138,9 @@ void ufq_return_bpf_requests(struct ufq_data *ufd)
 }
 
 static void ufq_insert_fifo(struct ufq_data *ufd, struct request *rq,
-			    blk_insert_t flags)
+			    blk_insert_t flags, enum ufq_rq_state state)
 {
-	ufq_rq_set_state(rq, UFQ_RQ_FIFO, 0);
+	ufq_rq_set_state(rq, state, 0);
 	if (flags & BLK_MQ_INSERT_AT_HEAD)
 		list_add(&rq->queuelist, &ufd->fifo);
 	else
@@ -171,6 +172,7 @@ static void ufq_insert_request(struct ufq_data *ufd, struct request *rq,
 	struct request_queue *q = ufd->q;
 	struct ufq_iosched_ops *ops = ufq_active_ops(ufd);
 	u64 id;
+	int ret;
 
 	lockdep_assert_held(&ufd->lock);
 
@@ -183,14 +185,17 @@ static void ufq_insert_request(struct ufq_data *ufd, struct request *rq,
 	 * stale: while a scheduler is attached, only its merge_req merges.
 	 */
 	if (ops) {
+		/* @rq can only be merged into a request BPF owns */
 		if (ops->merge_req && !(flags & BLK_MQ_INSERT_AT_HEAD) &&
-		    ufq_bpf_merge_req(ufd, ops, rq)) {
-			ufq_account_merged(ufd, rq);
-			list_add(&rq->queuelist, free);
-			return;
+		    ufd->nr_bpf) {
+			if (ufq_bpf_merge_req(ufd, ops, rq)) {
+				ufq_account_merged(ufd, rq);
+				list_add(&rq->queuelist, free);
+				return;
+			}
+			/* the merge callback may have ejected the scheduler */
+			ops = ufq_active_ops(ufd);
 		}
-		/* the merge callback may have ejected the scheduler */
-		ops = ufq_active_ops(ufd);
 	} else if (blk_mq_sched_try_insert_merge(q, rq, free)) {
 		ufq_account_merged(ufd, rq);
 		return;
@@ -208,15 +213,20 @@ static void ufq_insert_request(struct ufq_data *ufd, struct request *rq,
 		ufq_rq_set_state(rq, UFQ_RQ_BPF, id);
 		list_add_tail(&rq->queuelist, &ufd->bpf_list);
 		ufd->nr_bpf++;
-		if (ops->insert_req(q, rq, flags)) {
-			/* refused: keep it in the kernel FIFO */
-			ufd->stats.insert_errors++;
+		ret = ops->insert_req(q, rq, flags);
+		if (ret) {
 			list_del_init(&rq->queuelist);
 			ufd->nr_bpf--;
-			ufq_insert_fifo(ufd, rq, flags);
+		}
+		if (ret == UFQ_INSERT_DISPATCH) {
+			ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_DIRECT);
+		} else if (ret) {
+			/* refused: keep it in the kernel FIFO */
+			ufd->stats.insert_errors++;
+			ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_FIFO);
 		}
 	} else {
-		ufq_insert_fifo(ufd, rq, flags);
+		ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_FIFO);
 	}
 
 	if (rq_mergeable(rq)) {
@@ -290,23 +300,23 @@ static struct request *ufq_dispatch_request(struct blk_mq_hw_ctx *hctx)
 		enum ufq_rq_state state = ufq_rq_state(rq);
 
 		list_del_init(&rq->queuelist);
-		if (state == UFQ_RQ_FIFO) {
-			ufd->nr_fifo--;
-		} else {
+		if (state == UFQ_RQ_BPF)
 			ufd->nr_bpf--;
-			if (ufq_active_ops(ufd)) {
-				ufd->stats.bpf_dispatched++;
-				state = UFQ_RQ_DISPATCHED_BPF;
-			}
+		else
+			ufd->nr_fifo--;
+		if (state == UFQ_RQ_FIFO || !ufq_active_ops(ufd)) {
+			state = UFQ_RQ_DISPATCHED;
+		} else {
+			/* BPF chose it, in dispatch_req or insert_req */
+			ufd->stats.bpf_dispatched++;
+			state = UFQ_RQ_DISPATCHED_BPF;
 		}
 		elv_rqhash_del(q, rq);
 		if (q->last_merge == rq)
 			q->last_merge = NULL;
 		ufd->stats.dispatched++;
 		ufd->stats.dispatched_sectors += blk_rq_sectors(rq);
-		ufq_rq_set_state(rq, state == UFQ_RQ_DISPATCHED_BPF ?
-				 UFQ_RQ_DISPATCHED_BPF : UFQ_RQ_DISPATCHED,
-				 blk_rq_sectors(rq));
+		ufq_rq_set_state(rq, state, blk_rq_sectors(rq));
 		rq->rq_flags |= RQF_STARTED;
 	}
 	spin_unlock(&ufd->lock);
@@ -322,6 +332,23 @@ static bool ufq_has_work(struct blk_mq_hw_ctx *hctx)
 		!list_empty_careful(&ufd->bpf_list);
 }
 
+/* Let BPF merge @bio into one of its requests; true if it did. */
+static bool ufq_bpf_merge_bio(struct ufq_data *ufd,
+			      struct ufq_iosched_ops *ops, struct bio *bio,
+			      unsigned int nr_segs)
+{
+	bool merged;
+
+	/* the kfunc does the merge and the accounting */
+	ufd->merge_bio = bio;
+	ufd->merge_done = false;
+	ops->merge_bio(ufd->q, bio, nr_segs);
+	merged = ufd->merge_done;
+	ufd->merge_bio = NULL;
+	ufd->merge_done = false;
+	return merged;
+}
+
 static bool ufq_bio_merge(struct request_queue *q, struct bio *bio,
 			  unsigned int nr_segs)
 {
@@ -333,14 +360,14 @@ static bool ufq_bio_merge(struct request_queue *q, struct bio *bio,
 
 	spin_lock(&ufd->lock);
 	ops = ufq_active_ops(ufd);
-	if (ops && ops->merge_bio) {
-		/* the kfunc does the merge and the accounting */
-		ufd->merge_bio = bio;
-		ufd->merge_done = false;
-		ops->merge_bio(q, bio, nr_segs);
-		ret = ufd->merge_done;
-		ufd->merge_bio = NULL;
-		ufd->merge_done = false;
+	/*
+	 * BPF merges into the requests it owns.  While it owns none, the
+	 * kernel merges into its own (its FIFO, e.g. a request dispatched
+	 * with UFQ_INSERT_DISPATCH that waits for the device): there is no
+	 * BPF id that such a merge could make stale.
+	 */
+	if (ops && ops->merge_bio && ufd->nr_bpf) {
+		ret = ufq_bpf_merge_bio(ufd, ops, bio, nr_segs);
 	} else {
 		ret = blk_mq_sched_try_merge(q, bio, nr_segs, &free);
 		if (ret) {
@@ -464,6 +491,7 @@ static int ufq_stats_show(void *data, struct seq_file *m)
 	seq_printf(m, "merged_request_sectors %llu\n", s.rq_merged_sectors);
 	seq_printf(m, "merged_bios %llu\n", s.bio_merged);
 	seq_printf(m, "merged_bio_sectors %llu\n", s.bio_merged_sectors);
+	seq_printf(m, "bpf_merged_bios %llu\n", s.bpf_bio_merged);
 	seq_printf(m, "finished %lld\n", atomic64_read(&s.finished));
 	seq_printf(m, "finished_sectors %lld\n",
 		   atomic64_read(&s.finished_sectors));

@@ -32,19 +32,25 @@
  * @exit_sched: the queue stops using this scheduler.  All ids of the queue
  *	are invalid from now on.  May sleep.
  * @insert_req: a request enters the scheduler.  Return 0 if the scheduler
- *	took it; it then has to return its id from @dispatch_req later.  On a
- *	non-zero return the kernel keeps the request and dispatches it itself.
+ *	took it; it then has to return its id from @dispatch_req later.
+ *	Return UFQ_INSERT_DISPATCH to dispatch it at once instead: the kernel
+ *	queues it behind the requests it owns, before the scheduler's (the
+ *	way to skip the scheduler's queue when it is empty).  On any other
+ *	return the kernel keeps the request and dispatches it itself.
  * @dispatch_req: return the id of the next request to dispatch, or 0 if
  *	there is none to dispatch now.  An id the kernel does not know (not
  *	owned by the scheduler in this queue) ejects the scheduler.
  * @has_req: called before @dispatch_req with the number of requests the
  *	scheduler owns in the queue; returning false skips @dispatch_req.
- * @finish_req: a request that @dispatch_req returned has completed.  May
+ * @finish_req: a request that @dispatch_req returned, or that @insert_req
+ *	dispatched with UFQ_INSERT_DISPATCH, has completed.  May
  *	be called in any context, including hard interrupt context.
  * @merge_req: a new request could be merged into one the scheduler owns
  *	instead of being inserted; use bpf_request_try_merge().
  * @merge_bio: a bio could be merged into one of the scheduler's requests;
- *	use bpf_request_bio_try_merge().
+ *	use bpf_request_bio_try_merge().  Neither merge callback is called
+ *	while the scheduler owns no request in the queue; the kernel then
+ *	merges bios into the requests it owns itself.
  * @name: name of the scheduler, shown in debugfs.
  */
 struct ufq_iosched_ops {
@@ -61,6 +67,9 @@ struct ufq_iosched_ops {
 	char name[UFQ_OPS_NAME_LEN];
 };
 
+/* insert_req: dispatch this request now, ahead of the scheduler's queue */
+#define UFQ_INSERT_DISPATCH	1
+
 /* Where a request is, kept in rq->elv.priv[0]; rq->elv.priv[1] has data. */
 enum ufq_rq_state {
 	UFQ_RQ_NONE = 0,	/* not (or no longer) in UFQ */
@@ -69,6 +78,7 @@ enum ufq_rq_state {
 	UFQ_RQ_DISPATCHED,	/* dispatched by the kernel, priv[1] sectors */
 	UFQ_RQ_DISPATCHED_BPF,	/* dispatched by BPF, priv[1] sectors */
 	UFQ_RQ_MERGED,		/* merged into another request */
+	UFQ_RQ_DIRECT,		/* on ufd->fifo, UFQ_INSERT_DISPATCH by BPF */
 };
 
 struct ufq_stats {
@@ -81,6 +91,7 @@ struct ufq_stats {
 	u64 rq_merged_sectors;
 	u64 bio_merged;
 	u64 bio_merged_sectors;
+	u64 bpf_bio_merged;	/* of bio_merged, by BPF's merge kfunc */
 	u64 insert_errors;
 	atomic64_t finished;
 	atomic64_t finished_sectors;

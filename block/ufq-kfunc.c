@@ -7,6 +7,7 @@
 #include <linux/btf_ids.h>
 #include <linux/blkdev.h>
 #include <linux/bio.h>
+#include <linux/err.h>
 
 #include "elevator.h"
 #include "blk.h"
@@ -62,6 +63,28 @@ __bpf_kfunc void bpf_request_release_dtor(void *rq)
 
 CFI_NOSEAL(bpf_request_release_dtor);
 
+/*
+ * The request @rq_id names, for a merge kfunc called from the merge
+ * callback that runs with @bio (merge_bio) or @next (merge_req) on @ufd's
+ * queue, or an ERR_PTR: -EINVAL if no such callback runs, -EALREADY if it
+ * merged already, -ENOENT if the scheduler owns no request @rq_id there.
+ */
+static struct request *ufq_merge_target(struct ufq_data *ufd,
+					const struct bio *bio,
+					const struct request *next, u64 rq_id)
+{
+	struct request *rq;
+
+	if (!ufd || READ_ONCE(ufd->merge_bio) != bio ||
+	    READ_ONCE(ufd->merge_rq) != next)
+		return ERR_PTR(-EINVAL);
+	lockdep_assert_held(&ufd->lock);
+	if (ufd->merge_done)
+		return ERR_PTR(-EALREADY);
+	rq = ufq_lookup_request(ufd, rq_id);
+	return rq ?: ERR_PTR(-ENOENT);
+}
+
 /**
  * bpf_request_bio_try_merge - merge the bio of merge_bio into a request
  * @rq_id: id of a request owned by the scheduler in the bio's queue
@@ -85,14 +108,9 @@ __bpf_kfunc int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio,
 	enum elv_merge type;
 	struct request *rq;
 
-	if (!ufd || READ_ONCE(ufd->merge_bio) != bio)
-		return -EINVAL;
-	lockdep_assert_held(&ufd->lock);
-	if (ufd->merge_done)
-		return -EALREADY;
-	rq = ufq_lookup_request(ufd, rq_id);
-	if (!rq)
-		return -ENOENT;
+	rq = ufq_merge_target(ufd, bio, NULL, rq_id);
+	if (IS_ERR(rq))
+		return PTR_ERR(rq);
 
 	if (!blk_rq_merge_ok(rq, bio))
 		return 0;
@@ -107,6 +125,7 @@ __bpf_kfunc int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio,
 	ufd->merge_done = true;
 	ufd->stats.bio_merged++;
 	ufd->stats.bio_merged_sectors += sectors;
+	ufd->stats.bpf_bio_merged++;
 	return type;
 }
 
@@ -127,19 +146,31 @@ __bpf_kfunc int bpf_request_try_merge(u64 rq_id, struct request *next)
 	struct ufq_data *ufd = ufq_queue_data(q);
 	struct request *rq;
 
-	if (!ufd || READ_ONCE(ufd->merge_rq) != next)
-		return -EINVAL;
-	lockdep_assert_held(&ufd->lock);
-	if (ufd->merge_done)
-		return -EALREADY;
-	rq = ufq_lookup_request(ufd, rq_id);
-	if (!rq)
-		return -ENOENT;
+	rq = ufq_merge_target(ufd, NULL, next, rq_id);
+	if (IS_ERR(rq))
+		return PTR_ERR(rq);
 	if (!blk_attempt_req_merge(q, rq, next))
 		return 0;
 
 	ufd->merge_done = true;
 	return 1;
+}
+
+/**
+ * bpf_ufq_kernel_queued - requests the kernel queues ahead of the scheduler
+ * @q: a queue the calling callback runs for
+ *
+ * Returns the number of requests waiting in the kernel's own FIFO of @q,
+ * which are dispatched before any the scheduler owns: requeues, flush
+ * sequences, requests insert_req refused or dispatched with
+ * UFQ_INSERT_DISPATCH.  Exact in every callback but finish_req, which
+ * runs without the UFQ lock.  Returns 0 if @q does not use ufq.
+ */
+__bpf_kfunc u32 bpf_ufq_kernel_queued(struct request_queue *q)
+{
+	struct ufq_data *ufd = ufq_queue_data(q);
+
+	return ufd ? READ_ONCE(ufd->nr_fifo) : 0;
 }
 
 /**
@@ -168,6 +199,7 @@ BTF_ID_FLAGS(func, bpf_request_acquire, KF_ACQUIRE | KF_RET_NULL | KF_TRUSTED_AR
 BTF_ID_FLAGS(func, bpf_request_release, KF_RELEASE)
 BTF_ID_FLAGS(func, bpf_request_bio_try_merge, KF_TRUSTED_ARGS | KF_SPIN_LOCK)
 BTF_ID_FLAGS(func, bpf_request_try_merge, KF_TRUSTED_ARGS | KF_SPIN_LOCK)
+BTF_ID_FLAGS(func, bpf_ufq_kernel_queued, KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, bpf_ufq_eject)
 BTF_KFUNCS_END(ufq_kfunc_ids)
 

@@ -21,6 +21,11 @@ from harness.vm import make_disk, run_in_guest
 from harness.tables import format_table
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
 @dataclass(frozen=True)
 class BenchRow:
     group: str  # what the ratio is taken within, e.g. "vda qd8"
@@ -29,6 +34,7 @@ class BenchRow:
     unit: str
     p99_us: float | None = None
     ratio: float = 1.0
+    rounds: tuple[float, ...] = ()  # per round, in round order, when measured in rounds
 
 
 @dataclass(frozen=True)
@@ -41,20 +47,35 @@ class Goal:
     min_ratio: float
     groups: str = ""
 
+    def ratio(self, variant: BenchRow, reference: BenchRow) -> tuple[float, str]:
+        """variant / reference, and how it was taken.
+
+        Measured in the same rounds, it is the median of the per-round
+        ratios, which cancels the host's drift between rounds; otherwise
+        the ratio of the two values."""
+        if len(variant.rounds) == len(reference.rounds) >= 2 and all(reference.rounds):
+            pairs = zip(variant.rounds, reference.rounds, strict=True)
+            per_round = [v / r for v, r in pairs]
+            shown = ", ".join(f"{x:.2f}" for x in per_round)
+            return _median(per_round), f"median of {len(per_round)} rounds: {shown}"
+        return variant.value / reference.value, ""
+
     def verdicts(self, rows: list[BenchRow]) -> list[str]:
         """One line per group the goal applies to, measured against the goal."""
         lines = []
-        by_group: dict[str, dict[str, float]] = {}
+        by_group: dict[str, dict[str, BenchRow]] = {}
         for r in rows:
             if self.groups in r.group:
-                by_group.setdefault(r.group, {})[r.variant] = r.value
-        for group, values in by_group.items():
-            if self.variant not in values or not values.get(self.reference):
+                by_group.setdefault(r.group, {})[r.variant] = r
+        for group, found in by_group.items():
+            variant, reference = found.get(self.variant), found.get(self.reference)
+            if variant is None or reference is None or not reference.value:
                 lines.append(f"{group}: {self.variant} or {self.reference} not measured")
                 continue
-            ratio = values[self.variant] / values[self.reference]
+            ratio, how = self.ratio(variant, reference)
             verdict = "met" if ratio >= self.min_ratio else "NOT met"
             lines.append(f"{group}: {self.variant} / {self.reference} = {ratio:.2f}"
+                         f"{f' ({how})' if how else ''}"
                          f" (goal >= {self.min_ratio:.2f}: {verdict})")
         return lines
 
@@ -83,7 +104,7 @@ def with_ratios(rows: list[BenchRow], baseline: str) -> list[BenchRow]:
     for r in ordered:
         ref = base.get(r.group)
         ratio = r.value / ref if ref else float("nan")
-        out.append(BenchRow(r.group, r.variant, r.value, r.unit, r.p99_us, ratio))
+        out.append(BenchRow(r.group, r.variant, r.value, r.unit, r.p99_us, ratio, r.rounds))
     return out
 
 
@@ -101,29 +122,39 @@ def fio_total_iops(path: Path) -> float:
     return sum(float(job.get(side, {}).get("iops", 0.0)) for side in ("read", "write"))
 
 
-def reduce_fio_sched(shared: Path) -> list[BenchRow]:
+def reduce_fio_grid(shared: Path, subdir: str) -> list[BenchRow]:
+    """Median total IOPS and read p99 over the rounds of bench/ufq.sh.
+
+    Files are <device>_<workload>_<scheduler>_qd<N>_r<round>.json.  Device
+    and workload names have no underscore; scheduler names may
+    (ufq_simple), so they are what lies between the second and the
+    qd field.
+    """
+    runs: dict[tuple[str, str], list[tuple[int, Path]]] = {}
+    for path in (shared / subdir).glob("*.json"):
+        device, workload, *rest = path.stem.split("_")
+        rnd = 1
+        if rest and rest[-1].startswith("r") and rest[-1][1:].isdigit():
+            rnd = int(rest.pop()[1:])
+        *sched, qd = rest
+        runs.setdefault((f"{device} {workload} {qd}", "_".join(sched)), []).append((rnd, path))
     rows = []
-    for path in sorted((shared / "fio_sched").glob("*.json")):
-        device, sched, qd = path.stem.rsplit("_", 2)
-        iops, p99 = fio_read_stats(path)
-        rows.append(BenchRow(group=f"{device} {qd}", variant=sched, value=iops,
-                             unit="IOPS", p99_us=p99))
+    for (group, variant), numbered in sorted(runs.items()):
+        paths = [path for _, path in sorted(numbered)]
+        iops = tuple(fio_total_iops(path) for path in paths)
+        p99s = [p for p in (fio_read_stats(path)[1] for path in paths) if p is not None]
+        rows.append(BenchRow(group=group, variant=variant, value=_median(list(iops)),
+                             unit="IOPS", p99_us=_median(p99s) if p99s else None,
+                             rounds=iops if len(iops) > 1 else ()))
     return rows
+
+
+def reduce_fio_sched(shared: Path) -> list[BenchRow]:
+    return reduce_fio_grid(shared, "fio_sched")
 
 
 def reduce_fio_ufq(shared: Path) -> list[BenchRow]:
-    """<device>_<workload>_<scheduler>_qd<N>.json: total IOPS, read p99.
-
-    Device and workload names have no underscore; scheduler names may
-    (ufq_simple), so they are what lies between the second and last field.
-    """
-    rows = []
-    for path in sorted((shared / "ufq").glob("*.json")):
-        device, workload, *sched, qd = path.stem.split("_")
-        rows.append(BenchRow(group=f"{device} {workload} {qd}", variant="_".join(sched),
-                             value=fio_total_iops(path), unit="IOPS",
-                             p99_us=fio_read_stats(path)[1]))
-    return rows
+    return reduce_fio_grid(shared, "ufq")
 
 
 IOURING_VARIANTS = ("link2", "qd1", "bpf", "bpf_inline", "bpf_empty", "bpf_empty_ns",
@@ -153,7 +184,8 @@ def reduce_iouring(shared: Path) -> list[BenchRow]:
 BENCHMARKS: dict[str, Benchmark] = {
     "fio": Benchmark(
         name="fio",
-        description="fio 4k random read, QD 1/8/32, null_blk and virtio-blk, per scheduler",
+        description="fio 4k random read, QD 1/8/32, null_blk and virtio-blk, per scheduler;"
+                    " median of 3 rounds",
         script="bench/fio_sched.sh", baseline="none", reduce=reduce_fio_sched),
     "iouring": Benchmark(
         name="iouring",
@@ -165,7 +197,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "ufq": Benchmark(
         name="ufq",
         description="fio 4k randread and 70/30 randrw, QD 1/8/32, null_blk and virtio-blk:"
-                    " none, mq-deadline, kyber, bfq, ufq (no BPF), ufq + ufq_simple",
+                    " none, mq-deadline, kyber, bfq, ufq (no BPF), ufq + ufq_simple;"
+                    " median of 3 rounds",
         script="bench/ufq.sh", baseline="none", reduce=reduce_fio_ufq, timeout=1800,
         goal=Goal(variant="ufq_simple", reference="mq-deadline", min_ratio=0.9,
                   groups="benchufq")),

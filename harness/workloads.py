@@ -49,7 +49,7 @@ def verify_table(rows: list[VerifyRow]) -> str:
 UFQ_DEMO_KTAP = "ufq_demo.ktap"
 UFQ_DEMO_LOG = "ufq_simple.log"
 # The loader's final counters shown by the demo, in this order
-UFQ_DEMO_STATS = ["inserted", "dispatched", "finished", "inserted_reads",
+UFQ_DEMO_STATS = ["inserted", "dispatched", "dispatched_direct", "inserted_reads",
                   "inserted_writes", "bio_back_merges", "bio_front_merges",
                   "rq_merges", "writes_forced", "sweeps", "refused"]
 

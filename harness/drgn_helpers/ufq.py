@@ -48,6 +48,7 @@ class UfqStats:
     merged_request_sectors: int
     merged_bios: int
     merged_bio_sectors: int
+    bpf_merged_bios: int
     finished: int
     finished_sectors: int
     insert_errors: int
@@ -152,6 +153,7 @@ def ufq_stats(ufd: "Object") -> UfqStats:
         merged_request_sectors=s.rq_merged_sectors.value_(),
         merged_bios=s.bio_merged.value_(),
         merged_bio_sectors=s.bio_merged_sectors.value_(),
+        bpf_merged_bios=s.bpf_bio_merged.value_(),
         finished=s.finished.counter.value_(),
         finished_sectors=s.finished_sectors.counter.value_(),
         insert_errors=s.insert_errors.value_(),

@@ -151,7 +151,7 @@ ktap_result $rc "BPF FIFO scheduler: attach, verified I/O, detach"
 rc=0
 echo 64 > /sys/block/$MB/queue/nr_requests
 for mode in fifo rqmerge; do
-	b0=$(ufq_stat $MB merged_bios); r0=$(ufq_stat $MB merged_requests)
+	b0=$(ufq_stat $MB bpf_merged_bios); r0=$(ufq_stat $MB merged_requests)
 	if ! start_loader $mode; then
 		rc=1
 		continue
@@ -161,12 +161,17 @@ for mode in fifo rqmerge; do
 		--direct=1 --verify=crc32c --verify_fatal=1 --do_verify=1 \
 		--output="$WORK/seq$mode.fio" >/dev/null 2>&1 || rc=1
 	ufq_stop_loader || rc=1
-	b1=$(ufq_stat $MB merged_bios); r1=$(ufq_stat $MB merged_requests)
-	msg "$mode: debugfs merged_bios +$((b1 - b0)) merged_requests +$((r1 - r0))"
+	b1=$(ufq_stat $MB bpf_merged_bios); r1=$(ufq_stat $MB merged_requests)
+	msg "$mode: debugfs bpf_merged_bios +$((b1 - b0)) merged_requests +$((r1 - r0))"
 	msg "$mode: loader $(tr '\n' ' ' < $WORK/loader.out)"
+	# the kfuncs' refusals: outside merge_req, an unowned id, a bio
+	# merged twice
+	[ "$(counter einval)" -eq "$(counter inserted)" ] || rc=1
 	if [ $mode = fifo ]; then
 		[ "$(counter bio_merged)" -gt 0 ] || rc=1
 		[ $((b1 - b0)) -eq "$(counter bio_merged)" ] || rc=1
+		[ "$(counter enoent)" -ge "$(counter bio_merged)" ] || rc=1
+		[ "$(counter ealready)" -eq "$(counter bio_merged)" ] || rc=1
 	else
 		[ "$(counter rq_merged)" -gt 0 ] || rc=1
 		[ "$(counter bio_merged)" -eq 0 ] || rc=1
@@ -175,7 +180,7 @@ for mode in fifo rqmerge; do
 	[ "$(counter merge_errors)" -eq 0 ] || rc=1
 	ufq_stats_consistent $MB || rc=1
 done
-ktap_result $rc "BPF merge kfuncs (bio and request) under bpf_spin_lock"
+ktap_result $rc "BPF merge kfuncs (bio and request) under bpf_spin_lock, and their -EINVAL, -ENOENT, -EALREADY"
 
 # 8. attach and detach repeatedly while verifying I/O runs on every device
 rc=0

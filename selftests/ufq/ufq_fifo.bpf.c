@@ -155,6 +155,10 @@ int BPF_PROG(fifo_insert_req, struct request_queue *q, struct request *rq,
 		return -12; /* -ENOMEM */
 	n->id = id;
 
+	/* not inside merge_req: the merge kfunc refuses with -EINVAL */
+	if (bpf_request_try_merge(id, rq) == -22)
+		__sync_fetch_and_add(&counters.einval, 1);
+
 	bpf_spin_lock(&qd->lock);
 	bpf_list_push_back(&qd->head, &n->link);
 	qd->last_id = id;
@@ -243,17 +247,28 @@ void BPF_PROG(fifo_merge_bio, struct request_queue *q, struct bio *bio,
 	struct qdata *qd = lookup_q(q);
 	u64 sector = bio->bi_iter.bi_sector;
 	u64 end = sector + (bio->bi_iter.bi_size >> 9);
-	int ret = 0;
+	int ret = 0, unowned = 0, again = 0;
 
 	if (!qd || mode == UFQ_TEST_RQMERGE)
 		return;
 	bpf_spin_lock(&qd->lock);
 	if (qd->last_id && qd->last_end == sector) {
+		/* the same tag with another sequence number: not owned */
+		unowned = bpf_request_bio_try_merge(qd->last_id ^ (1ULL << 63),
+						    bio, nr_segs);
 		ret = bpf_request_bio_try_merge(qd->last_id, bio, nr_segs);
-		if (ret == 2)	/* back merge */
+		if (ret == 2) {	/* back merge */
 			qd->last_end = end;
+			/* the bio is merged: a second merge is refused */
+			again = bpf_request_bio_try_merge(qd->last_id, bio,
+							  nr_segs);
+		}
 	}
 	bpf_spin_unlock(&qd->lock);
+	if (unowned == -2)
+		__sync_fetch_and_add(&counters.enoent, 1);
+	if (again == -114)
+		__sync_fetch_and_add(&counters.ealready, 1);
 	if (ret > 0)
 		__sync_fetch_and_add(&counters.bio_merged, 1);
 	else if (ret < 0 && ret != -2)

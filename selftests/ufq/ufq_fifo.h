@@ -22,6 +22,10 @@ struct ufq_test_counters {
 	unsigned long long rq_merged;
 	unsigned long long bio_merged;
 	unsigned long long merge_errors;
+	/* the merge kfuncs' refusals, provoked on purpose */
+	unsigned long long einval;	/* called outside a merge callback */
+	unsigned long long enoent;	/* an id the scheduler does not own */
+	unsigned long long ealready;	/* a second merge of the same bio */
 	unsigned long long stashed;
 };
 

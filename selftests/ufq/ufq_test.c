@@ -73,6 +73,9 @@ static void print_counters(struct ufq_fifo *skel)
 	printf("rq_merged %llu\n", c->rq_merged);
 	printf("bio_merged %llu\n", c->bio_merged);
 	printf("merge_errors %llu\n", c->merge_errors);
+	printf("einval %llu\n", c->einval);
+	printf("enoent %llu\n", c->enoent);
+	printf("ealready %llu\n", c->ealready);
 	printf("stashed %llu\n", c->stashed);
 }
 

@@ -17,14 +17,16 @@ def fio_json(path: Path, iops: float, p99_ns: int) -> None:
 
 def test_ratios_are_taken_within_each_group(tmp_path: Path) -> None:
     d = tmp_path / "fio_sched"
-    fio_json(d / "vda_none_qd8.json", 1000.0, 2_000_000)
-    fio_json(d / "vda_mq-deadline_qd8.json", 800.0, 3_000_000)
-    fio_json(d / "vda_none_qd32.json", 4000.0, 9_000_000)
-    fio_json(d / "vda_kyber_qd32.json", 5000.0, 8_000_000)
+    fio_json(d / "vda_randread_none_qd8_r1.json", 1000.0, 2_000_000)
+    fio_json(d / "vda_randread_mq-deadline_qd8_r1.json", 800.0, 3_000_000)
+    fio_json(d / "vda_randread_none_qd32_r1.json", 4000.0, 9_000_000)
+    fio_json(d / "vda_randread_kyber_qd32_r1.json", 5000.0, 8_000_000)
     rows = with_ratios(reduce_fio_sched(tmp_path), "none")
     got = [(r.group, r.variant, round(r.ratio, 2), r.p99_us) for r in rows]
-    assert got == [("vda qd8", "none", 1.0, 2000.0), ("vda qd8", "mq-deadline", 0.8, 3000.0),
-                   ("vda qd32", "none", 1.0, 9000.0), ("vda qd32", "kyber", 1.25, 8000.0)]
+    assert got == [("vda randread qd8", "none", 1.0, 2000.0),
+                   ("vda randread qd8", "mq-deadline", 0.8, 3000.0),
+                   ("vda randread qd32", "none", 1.0, 9000.0),
+                   ("vda randread qd32", "kyber", 1.25, 8000.0)]
     table = bench_table(rows, "none")
     assert "ratio to none" in table and "1.25" in table
     png = tmp_path / "fio.png"
@@ -33,7 +35,7 @@ def test_ratios_are_taken_within_each_group(tmp_path: Path) -> None:
 
 
 def test_missing_baseline_gives_nan_not_a_crash(tmp_path: Path) -> None:
-    fio_json(tmp_path / "fio_sched/vda_bfq_qd1.json", 10.0, 1000)
+    fio_json(tmp_path / "fio_sched/vda_randread_bfq_qd1_r1.json", 10.0, 1000)
     rows = with_ratios(reduce_fio_sched(tmp_path), "none")
     assert rows[0].ratio != rows[0].ratio  # NaN
 
@@ -61,6 +63,18 @@ def test_ufq_reduction_keeps_scheduler_names_with_underscores(tmp_path: Path) ->
     assert ratio != ratio  # no "none" measured in that group: NaN
 
 
+def test_rounds_reduce_to_their_median(tmp_path: Path) -> None:
+    d = tmp_path / "ufq"
+    for rnd, (iops, p99) in enumerate([(900.0, 40_000), (300.0, 90_000), (1000.0, 30_000)], 1):
+        fio_json(d / f"benchufq_randread_ufq_simple_qd1_r{rnd}.json", iops, p99)
+    fio_json(d / "benchufq_randread_none_qd1_r1.json", 1000.0, 30_000)
+    rows = with_ratios(reduce_fio_ufq(tmp_path), "none")
+    got = [(r.group, r.variant, r.value, r.p99_us) for r in rows]
+    # one slow round (a busy host) moves neither the IOPS nor the p99
+    assert got == [("benchufq randread qd1", "none", 1000.0, 30.0),
+                   ("benchufq randread qd1", "ufq_simple", 900.0, 40.0)]
+
+
 def test_goal_verdicts_per_group() -> None:
     goal = Goal(variant="ufq_simple", reference="mq-deadline", min_ratio=0.9, groups="benchufq")
     rows = [BenchRow("benchufq randread qd1", "mq-deadline", 100.0, "IOPS"),
@@ -73,3 +87,13 @@ def test_goal_verdicts_per_group() -> None:
         "benchufq randread qd1: ufq_simple / mq-deadline = 0.95 (goal >= 0.90: met)",
         "benchufq randread qd8: ufq_simple / mq-deadline = 0.80 (goal >= 0.90: NOT met)",
         "benchufq randrw qd8: ufq_simple or mq-deadline not measured"]
+
+
+def test_goal_takes_the_median_of_per_round_ratios() -> None:
+    goal = Goal(variant="ufq_simple", reference="mq-deadline", min_ratio=0.9)
+    # round 2 ran on a slow host for both: the per-round ratios stay close
+    rows = [BenchRow("g", "mq-deadline", 1000.0, "IOPS", rounds=(1000.0, 500.0, 1100.0)),
+            BenchRow("g", "ufq_simple", 950.0, "IOPS", rounds=(950.0, 480.0, 1000.0))]
+    assert goal.verdicts(rows) == [
+        "g: ufq_simple / mq-deadline = 0.95 (median of 3 rounds: 0.95, 0.96, 0.91)"
+        " (goal >= 0.90: met)"]

@@ -18,6 +18,7 @@ merged_requests 2
 merged_request_sectors 16
 merged_bios 3
 merged_bio_sectors 24
+bpf_merged_bios 2
 finished 9
 finished_sectors 72
 insert_errors 0

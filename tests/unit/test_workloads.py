@@ -6,11 +6,11 @@ from harness.workloads import loader_exit_line, loader_final_stats, ufq_stats_ta
 
 LOG = """\
 ufq_simple: attached to ufqdemo0 (was none), vda (was mq-deadline)
-ufq_simple: ins 10 (r 5 w 5 o 0) disp 10 (r 5 w 5 o 0) merges bio 0/0 rq 0 fin 10
+ufq_simple: ins 10 (r 5 w 5 o 0) disp 10 (r 5 w 5 o 0 direct 0) merges bio 0/0 rq 0
 ufq_simple: final stats
 inserted 1200
 dispatched 1200
-finished 1199
+dispatched_direct 1199
 bio_back_merges 7
 ufq_simple: exit kind=unregistered reason=detached by user space
 """
@@ -18,7 +18,7 @@ ufq_simple: exit kind=unregistered reason=detached by user space
 
 def test_final_stats_are_the_lines_after_the_marker() -> None:
     assert loader_final_stats(LOG) == {"inserted": 1200, "dispatched": 1200,
-                                       "finished": 1199, "bio_back_merges": 7}
+                                       "dispatched_direct": 1199, "bio_back_merges": 7}
 
 
 def test_no_final_stats_when_the_loader_died() -> None:
@@ -37,6 +37,6 @@ def test_exit_line() -> None:
 
 
 def test_stats_table_keeps_the_demo_order_and_skips_missing() -> None:
-    table = ufq_stats_table({"finished": 2, "inserted": 3, "unknown": 9})
+    table = ufq_stats_table({"dispatched_direct": 2, "inserted": 3, "unknown": 9})
     rows = [line.split() for line in table.splitlines()[2:]]
-    assert rows == [["inserted", "3"], ["finished", "2"]]
+    assert rows == [["inserted", "3"], ["dispatched_direct", "2"]]

@@ -30,29 +30,45 @@
  * - Write starvation: after read_batch reads (loader option -b, default
  *   16) were dispatched while writes waited, one write goes first.
  *
+ * A read or write that arrives while nothing waits, neither in the trees
+ * and list nor in the kernel's FIFO ahead of them (bpf_ufq_kernel_queued()),
+ * is dispatched at once from insert_req (UFQ_INSERT_DISPATCH), like a
+ * sched_ext program's direct dispatch to an idle CPU: there is nothing to
+ * sort it against.  On a fast device, where each request is dispatched
+ * before the next arrives, this is almost every request, and it costs one
+ * BPF call and no allocation instead of a tree node and a dispatch_req
+ * call.  Requests arriving while one such request still waits for the
+ * device go to the trees, so at most one request at a time bypasses the
+ * sector order.
+ *
  * Merging
  * -------
  * merge_bio and merge_req find a neighbour and merge with the KF_SPIN_LOCK
  * kfuncs bpf_request_bio_try_merge() / bpf_request_try_merge().  Linux
  * 6.12 has no rbtree traversal kfuncs (bpf_rbtree_root/left/right came
- * later), so the sector trees cannot be searched for a neighbour.  Instead:
+ * later), so the sector trees cannot be searched for a neighbour.  Instead
+ * each queue has two small direct-mapped tables (an element of the
+ * "merge_tables" array), written and read under the same lock as the
+ * trees:
  *
- * - the "positions" LRU hash maps (queue, end sector) to the id of the
- *   request that ends there (back merge candidates) and (queue, start
- *   sector) to the request that starts there (front merge candidates).
- *   Entries are written at insert and after each merge and never removed
- *   when a request leaves: a stale entry costs nothing, since the kernel
- *   checks the id (an id the scheduler no longer owns gives -ENOENT) and
- *   only merges a bio that really is adjacent to the request.  The LRU
- *   bounds the memory.  Map helpers cannot be called under a
- *   bpf_spin_lock, so the map is read before taking the lock.
- * - the last inserted request (hint_id/hint_end, like the block layer's
- *   q->last_merge) lives next to the trees under the lock, catches
- *   sequential streams without a map lookup hit, and is cleared by the
- *   dispatch that pops it in the same critical section.  Reading the hint
- *   and merging into it happen in one critical section, which is what the
- *   KF_SPIN_LOCK kfuncs make possible: without them the program would have
- *   to drop the lock between choosing the candidate and merging into it.
+ * - ends[] holds, in the slot of a hash of its end sector, the id of a
+ *   queued request that ends there: a bio starting at that sector may be
+ *   back merged into it;
+ * - starts[] likewise by start sector, for front merges of a bio that ends
+ *   where a request starts.
+ *
+ * insert_req fills both slots, a successful merge moves the slot of the
+ * edge that moved.  Nothing is removed when a request is dispatched, and a
+ * newer request may take a slot over: a stale or lost entry costs at most
+ * a merge, never correctness, since the kernel checks the id (one the
+ * scheduler no longer owns gives -ENOENT; a queue reuses an id only after
+ * 2^32 requests) and only
+ * merges a bio that really is adjacent to the request.  Looking the
+ * candidate up and merging into it happen in one critical section, which
+ * is what the KF_SPIN_LOCK kfuncs make possible: without them the program
+ * would have to drop the lock between choosing the candidate and merging,
+ * and keep the candidates in a map (map helpers cannot be called under a
+ * bpf_spin_lock), which costs a hash update per request.
  *
  * A front merge moves the start of a request that sits in a tree.  A
  * node cannot be found (no traversal kfuncs) to be re-sorted, so the
@@ -67,7 +83,9 @@
  * State per queue is an element of the "queues" hash map keyed by q->id,
  * created in init_sched and deleted in exit_sched, which frees the nodes
  * of requests the kernel took back.  Statistics are per-CPU counters
- * (enum ufq_simple_stat) that the loader prints.
+ * (enum ufq_simple_stat) that the loader prints.  There is no finish_req:
+ * the policy does not need completions, the kernel counts them in debugfs,
+ * and the callback would cost a BPF call per request.
  */
 #include <ufq/common.bpf.h>
 
@@ -100,6 +118,29 @@ struct direction {
 	u32 nr;		/* requests in the tree */
 };
 
+#define MAX_QUEUES		256
+
+/* merge candidate tables: MERGE_SLOTS slots indexed by a sector's hash */
+#define MERGE_SLOTS_SHIFT	6
+#define MERGE_SLOTS		64	/* 2^MERGE_SLOTS_SHIFT */
+
+struct merge_slot {
+	u64 sector;
+	u64 id;			/* 0: empty */
+};
+
+/*
+ * The merge candidates of a queue.  They are not in struct sched_queue
+ * because its initial value is copied from the stack, which is too small
+ * for them; an array element starts out zeroed and is only written under
+ * the queue's lock.  (Two queues whose ids are equal modulo MAX_QUEUES
+ * would share one, which costs merges, not correctness: see above.)
+ */
+struct merge_tables {
+	struct merge_slot ends[MERGE_SLOTS];	/* back merge candidates */
+	struct merge_slot starts[MERGE_SLOTS];	/* front merge candidates */
+};
+
 struct sched_queue {
 	struct bpf_spin_lock lock;
 	struct bpf_rb_root reads __contains(sort_node, rb);
@@ -109,34 +150,21 @@ struct sched_queue {
 	struct direction wr;
 	u32 nr_others;
 	u32 reads_over_writes;	/* reads dispatched while writes waited */
-	u64 hint_id;		/* last inserted read or write, 0 if none */
-	u64 hint_end;		/* its end sector */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 256);
+	__uint(max_entries, MAX_QUEUES);
 	__type(key, int);			/* q->id */
 	__type(value, struct sched_queue);
 } queues SEC(".maps");
 
-enum pos_kind {
-	POS_END,	/* a request ends at .sector: back merge candidate */
-	POS_START,	/* a request starts at .sector: front merge candidate */
-};
-
-struct pos_key {
-	int qid;
-	u32 kind;
-	u64 sector;
-};
-
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct pos_key);
-	__type(value, u64);			/* request id */
-} positions SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_QUEUES);
+	__type(key, u32);			/* q->id % MAX_QUEUES */
+	__type(value, struct merge_tables);
+} merge_tables SEC(".maps");
 
 static bool node_less(struct bpf_rb_node *a, const struct bpf_rb_node *b)
 {
@@ -157,27 +185,50 @@ static struct sched_queue *lookup_queue(struct request_queue *q)
 	return bpf_map_lookup_elem(&queues, &qid);
 }
 
-static u64 position_lookup(int qid, u32 kind, u64 sector)
+static struct merge_tables *lookup_tables(struct request_queue *q)
 {
-	struct pos_key key = { .qid = qid, .kind = kind, .sector = sector };
-	u64 *id = bpf_map_lookup_elem(&positions, &key);
+	u32 slot = (u32)q->id % MAX_QUEUES;
 
-	return id ? *id : 0;
+	return bpf_map_lookup_elem(&merge_tables, &slot);
 }
 
-static void position_set(int qid, u32 kind, u64 sector, u64 id)
+/* the slot of @sector in a merge candidate table */
+static __always_inline u32 slot_of(u64 sector)
 {
-	struct pos_key key = { .qid = qid, .kind = kind, .sector = sector };
-
-	bpf_map_update_elem(&positions, &key, &id, BPF_ANY);
+	/* Fibonacci hashing: the top bits of the product */
+	return (sector * 0x9E3779B97F4A7C15ULL) >> (64 - MERGE_SLOTS_SHIFT) &
+	       (MERGE_SLOTS - 1);
 }
 
-static void position_move(int qid, u32 kind, u64 from, u64 to, u64 id)
+/*
+ * The id of the request @table says is at @sector, or 0; under the lock.
+ * @table is the ends or starts of a queue's merge_tables.
+ */
+static __always_inline u64 slot_lookup(struct merge_slot *table, u64 sector)
 {
-	struct pos_key key = { .qid = qid, .kind = kind, .sector = from };
+	struct merge_slot *slot = &table[slot_of(sector)];
 
-	bpf_map_delete_elem(&positions, &key);
-	position_set(qid, kind, to, id);
+	return slot->id && slot->sector == sector ? slot->id : 0;
+}
+
+static __always_inline void slot_set(struct merge_slot *table, u64 sector,
+				     u64 id)
+{
+	struct merge_slot *slot = &table[slot_of(sector)];
+
+	slot->sector = sector;
+	slot->id = id;
+}
+
+/* the edge of request @id moved from @from to @to; under the lock */
+static __always_inline void slot_move(struct merge_slot *table, u64 from,
+				      u64 to, u64 id)
+{
+	struct merge_slot *slot = &table[slot_of(from)];
+
+	if (slot->id == id && slot->sector == from)
+		slot->id = 0;
+	slot_set(table, to, id);
 }
 
 /* the sweep a request at @sector joins in direction @d */
@@ -241,6 +292,37 @@ static int insert_other(struct sched_queue *sq, u64 id)
 	return 0;
 }
 
+/*
+ * Dispatch a read or write at @sector at once if nothing waits, neither
+ * here nor in the kernel's FIFO: the sorted order of one request is that
+ * request, so the tree node, the dispatch_req call and its lookups would
+ * be pure cost.  The direction moves to @sector as if dispatch_req had
+ * picked it.  All callbacks but finish_req run under the kernel's UFQ
+ * lock, so nothing can be queued between this check and the insert that
+ * follows when it fails.
+ */
+static bool try_dispatch_direct(struct sched_queue *sq,
+				struct request_queue *q, u32 op, u64 sector)
+{
+	bool direct;
+
+	if (bpf_ufq_kernel_queued(q))
+		return false;
+
+	bpf_spin_lock(&sq->lock);
+	direct = !sq->rd.nr && !sq->wr.nr && !sq->nr_others;
+	if (direct) {
+		if (op == REQ_OP_READ) {
+			sq->rd.pos = sector;
+		} else {
+			sq->wr.pos = sector;
+			sq->reads_over_writes = 0;
+		}
+	}
+	bpf_spin_unlock(&sq->lock);
+	return direct;
+}
+
 SEC("struct_ops/simple_insert_req")
 int BPF_PROG(simple_insert_req, struct request_queue *q,
 	     struct request *rq, blk_insert_t flags)
@@ -250,6 +332,7 @@ int BPF_PROG(simple_insert_req, struct request_queue *q,
 	u64 sector = rq->__sector;
 	u64 end = sector + ufq_rq_sectors(rq);
 	u32 op = ufq_rq_op(rq);
+	struct merge_tables *mt;
 	struct sort_node *n;
 
 	if (!sq || !id)
@@ -265,6 +348,11 @@ int BPF_PROG(simple_insert_req, struct request_queue *q,
 		return 0;
 	}
 
+	if (try_dispatch_direct(sq, q, op, sector)) {
+		ufq_stat_inc(UFQ_SIMPLE_DISPATCHED_DIRECT);
+		return UFQ_INSERT_DISPATCH;
+	}
+
 	n = bpf_obj_new(struct sort_node);
 	if (!n) {
 		ufq_stat_inc(UFQ_SIMPLE_REFUSED);
@@ -272,6 +360,7 @@ int BPF_PROG(simple_insert_req, struct request_queue *q,
 	}
 	n->id = id;
 	n->sector = sector;
+	mt = lookup_tables(q);
 
 	bpf_spin_lock(&sq->lock);
 	if (op == REQ_OP_READ) {
@@ -283,12 +372,12 @@ int BPF_PROG(simple_insert_req, struct request_queue *q,
 		bpf_rbtree_add(&sq->writes, &n->rb, node_less);
 		sq->wr.nr++;
 	}
-	sq->hint_id = id;
-	sq->hint_end = end;
+	if (mt) {
+		slot_set(mt->ends, end, id);
+		slot_set(mt->starts, sector, id);
+	}
 	bpf_spin_unlock(&sq->lock);
 
-	position_set(q->id, POS_END, end, id);
-	position_set(q->id, POS_START, sector, id);
 	ufq_stat_inc(op == REQ_OP_READ ? UFQ_SIMPLE_INSERTED_READS :
 		     UFQ_SIMPLE_INSERTED_WRITES);
 	return 0;
@@ -335,8 +424,6 @@ u64 BPF_PROG(simple_dispatch_req, struct request_queue *q)
 		return 0;
 	}
 	id = n->id;
-	if (sq->hint_id == id)
-		sq->hint_id = 0;
 	bpf_spin_unlock(&sq->lock);
 	bpf_obj_drop(n);
 
@@ -349,12 +436,6 @@ u64 BPF_PROG(simple_dispatch_req, struct request_queue *q)
 	return id;
 }
 
-SEC("struct_ops/simple_finish_req")
-void BPF_PROG(simple_finish_req, struct request *rq)
-{
-	ufq_stat_inc(UFQ_SIMPLE_FINISHED);
-}
-
 SEC("struct_ops/simple_merge_bio")
 void BPF_PROG(simple_merge_bio, struct request_queue *q,
 	      struct bio *bio, unsigned int nr_segs)
@@ -362,47 +443,34 @@ void BPF_PROG(simple_merge_bio, struct request_queue *q,
 	struct sched_queue *sq = lookup_queue(q);
 	u64 sector = bio->bi_iter.bi_sector;
 	u64 end = sector + (bio->bi_iter.bi_size >> UFQ_SECTOR_SHIFT);
-	u64 back_id, front_id, merged_id = 0;
-	bool hint_hit = false;
+	struct merge_tables *mt = lookup_tables(q);
+	u64 id;
 	int ret = 0;
 
-	if (!sq)
+	if (!sq || !mt)
 		return;
-	back_id = position_lookup(q->id, POS_END, sector);
-	front_id = position_lookup(q->id, POS_START, end);
 
 	bpf_spin_lock(&sq->lock);
-	if (sq->hint_id && sq->hint_end == sector) {
-		ret = bpf_request_bio_try_merge(sq->hint_id, bio, nr_segs);
-		if (ret == UFQ_BACK_MERGE) {
-			merged_id = sq->hint_id;
-			sq->hint_end = end;
-			hint_hit = true;
-		}
-	}
-	if (ret != UFQ_BACK_MERGE && back_id && back_id != sq->hint_id) {
-		ret = bpf_request_bio_try_merge(back_id, bio, nr_segs);
+	id = slot_lookup(mt->ends, sector);
+	if (id) {
+		ret = bpf_request_bio_try_merge(id, bio, nr_segs);
 		if (ret == UFQ_BACK_MERGE)
-			merged_id = back_id;
+			slot_move(mt->ends, sector, end, id);
 	}
-	if (!merged_id && front_id) {
-		ret = bpf_request_bio_try_merge(front_id, bio, nr_segs);
-		if (ret == UFQ_FRONT_MERGE)
-			merged_id = front_id;
+	if (ret != UFQ_BACK_MERGE) {
+		id = slot_lookup(mt->starts, end);
+		if (id) {
+			ret = bpf_request_bio_try_merge(id, bio, nr_segs);
+			if (ret == UFQ_FRONT_MERGE)
+				slot_move(mt->starts, end, sector, id);
+		}
 	}
 	bpf_spin_unlock(&sq->lock);
 
-	if (!merged_id)
-		return;
-	if (ret == UFQ_BACK_MERGE) {
-		position_move(q->id, POS_END, sector, end, merged_id);
+	if (ret == UFQ_BACK_MERGE)
 		ufq_stat_inc(UFQ_SIMPLE_BIO_BACK_MERGES);
-		if (hint_hit)
-			ufq_stat_inc(UFQ_SIMPLE_MERGE_HINT_HITS);
-	} else {
-		position_move(q->id, POS_START, end, sector, merged_id);
+	else if (ret == UFQ_FRONT_MERGE)
 		ufq_stat_inc(UFQ_SIMPLE_BIO_FRONT_MERGES);
-	}
 }
 
 SEC("struct_ops/simple_merge_req")
@@ -412,36 +480,24 @@ void BPF_PROG(simple_merge_req, struct request_queue *q,
 	struct sched_queue *sq = lookup_queue(q);
 	u64 sector = rq->__sector;
 	u64 end = sector + ufq_rq_sectors(rq);
-	u64 back_id, merged_id = 0;
-	bool hint_hit = false;
+	struct merge_tables *mt = lookup_tables(q);
+	u64 id;
 	int ret = 0;
 
-	if (!sq)
+	if (!sq || !mt)
 		return;
-	back_id = position_lookup(q->id, POS_END, sector);
 
 	bpf_spin_lock(&sq->lock);
-	if (sq->hint_id && sq->hint_end == sector) {
-		ret = bpf_request_try_merge(sq->hint_id, rq);
-		if (ret == 1) {
-			merged_id = sq->hint_id;
-			sq->hint_end = end;
-			hint_hit = true;
-		}
-	}
-	if (!merged_id && back_id && back_id != sq->hint_id) {
-		ret = bpf_request_try_merge(back_id, rq);
+	id = slot_lookup(mt->ends, sector);
+	if (id) {
+		ret = bpf_request_try_merge(id, rq);
 		if (ret == 1)
-			merged_id = back_id;
+			slot_move(mt->ends, sector, end, id);
 	}
 	bpf_spin_unlock(&sq->lock);
 
-	if (!merged_id)
-		return;
-	position_move(q->id, POS_END, sector, end, merged_id);
-	ufq_stat_inc(UFQ_SIMPLE_RQ_MERGES);
-	if (hint_hit)
-		ufq_stat_inc(UFQ_SIMPLE_MERGE_HINT_HITS);
+	if (ret == 1)
+		ufq_stat_inc(UFQ_SIMPLE_RQ_MERGES);
 }
 
 SEC(".struct_ops.link")
@@ -450,7 +506,6 @@ struct ufq_iosched_ops simple_ops = {
 	.exit_sched	= (void *)simple_exit_sched,
 	.insert_req	= (void *)simple_insert_req,
 	.dispatch_req	= (void *)simple_dispatch_req,
-	.finish_req	= (void *)simple_finish_req,
 	.merge_bio	= (void *)simple_merge_bio,
 	.merge_req	= (void *)simple_merge_req,
 	.name		= "ufq_simple",

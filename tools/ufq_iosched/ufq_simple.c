@@ -21,6 +21,7 @@ UFQ_LOADER_HELP
 "                goes first (default 16)\n";
 
 static const char * const stat_names[UFQ_SIMPLE_NR_STATS] = {
+	[UFQ_SIMPLE_DISPATCHED_DIRECT]	= "dispatched_direct",
 	[UFQ_SIMPLE_INSERTED_READS]	= "inserted_reads",
 	[UFQ_SIMPLE_INSERTED_WRITES]	= "inserted_writes",
 	[UFQ_SIMPLE_INSERTED_OTHERS]	= "inserted_others",
@@ -32,8 +33,6 @@ static const char * const stat_names[UFQ_SIMPLE_NR_STATS] = {
 	[UFQ_SIMPLE_BIO_BACK_MERGES]	= "bio_back_merges",
 	[UFQ_SIMPLE_BIO_FRONT_MERGES]	= "bio_front_merges",
 	[UFQ_SIMPLE_RQ_MERGES]		= "rq_merges",
-	[UFQ_SIMPLE_MERGE_HINT_HITS]	= "merge_hint_hits",
-	[UFQ_SIMPLE_FINISHED]		= "finished",
 	[UFQ_SIMPLE_REFUSED]		= "refused",
 };
 
@@ -48,25 +47,28 @@ static void print_stats(void *ctx, bool final)
 		UFQ_ERR("ufq_simple: cannot read stats: %s", strerror(errno));
 		return;
 	}
-	inserted = s[UFQ_SIMPLE_INSERTED_READS] +
+	/* a request dispatched from insert_req is inserted and dispatched */
+	inserted = s[UFQ_SIMPLE_DISPATCHED_DIRECT] +
+		   s[UFQ_SIMPLE_INSERTED_READS] +
 		   s[UFQ_SIMPLE_INSERTED_WRITES] +
 		   s[UFQ_SIMPLE_INSERTED_OTHERS];
-	dispatched = s[UFQ_SIMPLE_DISPATCHED_READS] +
+	dispatched = s[UFQ_SIMPLE_DISPATCHED_DIRECT] +
+		     s[UFQ_SIMPLE_DISPATCHED_READS] +
 		     s[UFQ_SIMPLE_DISPATCHED_WRITES] +
 		     s[UFQ_SIMPLE_DISPATCHED_OTHERS];
 	if (!final) {
 		printf("ufq_simple: ins %llu (r %llu w %llu o %llu)", inserted,
 		       s[UFQ_SIMPLE_INSERTED_READS], s[UFQ_SIMPLE_INSERTED_WRITES],
 		       s[UFQ_SIMPLE_INSERTED_OTHERS]);
-		printf(" disp %llu (r %llu w %llu o %llu)", dispatched,
-		       s[UFQ_SIMPLE_DISPATCHED_READS],
+		printf(" disp %llu (r %llu w %llu o %llu direct %llu)",
+		       dispatched, s[UFQ_SIMPLE_DISPATCHED_READS],
 		       s[UFQ_SIMPLE_DISPATCHED_WRITES],
-		       s[UFQ_SIMPLE_DISPATCHED_OTHERS]);
-		printf(" merges bio %llu/%llu rq %llu fin %llu forced %llu sweeps %llu\n",
+		       s[UFQ_SIMPLE_DISPATCHED_OTHERS],
+		       s[UFQ_SIMPLE_DISPATCHED_DIRECT]);
+		printf(" merges bio %llu/%llu rq %llu forced %llu sweeps %llu\n",
 		       s[UFQ_SIMPLE_BIO_BACK_MERGES],
 		       s[UFQ_SIMPLE_BIO_FRONT_MERGES], s[UFQ_SIMPLE_RQ_MERGES],
-		       s[UFQ_SIMPLE_FINISHED], s[UFQ_SIMPLE_WRITES_FORCED],
-		       s[UFQ_SIMPLE_SWEEPS]);
+		       s[UFQ_SIMPLE_WRITES_FORCED], s[UFQ_SIMPLE_SWEEPS]);
 		return;
 	}
 	printf("ufq_simple: final stats\n");

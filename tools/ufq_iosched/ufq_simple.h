@@ -5,6 +5,8 @@
 
 /* Per-CPU counters in the "stats" map, summed by the loader */
 enum ufq_simple_stat {
+	/* requests dispatched from insert_req are only counted here: */
+	UFQ_SIMPLE_DISPATCHED_DIRECT,	/* from insert_req: nothing waited */
 	UFQ_SIMPLE_INSERTED_READS,	/* taken into the read tree */
 	UFQ_SIMPLE_INSERTED_WRITES,	/* taken into the write tree */
 	UFQ_SIMPLE_INSERTED_OTHERS,	/* taken into the FIFO list */
@@ -16,8 +18,6 @@ enum ufq_simple_stat {
 	UFQ_SIMPLE_BIO_BACK_MERGES,
 	UFQ_SIMPLE_BIO_FRONT_MERGES,
 	UFQ_SIMPLE_RQ_MERGES,
-	UFQ_SIMPLE_MERGE_HINT_HITS,	/* merged into the last inserted request */
-	UFQ_SIMPLE_FINISHED,		/* finish_req of a request it dispatched */
 	UFQ_SIMPLE_REFUSED,		/* insert_req failed (no memory) */
 	UFQ_SIMPLE_NR_STATS,
 };

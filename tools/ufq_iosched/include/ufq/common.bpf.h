@@ -23,7 +23,11 @@ void bpf_request_release(struct request *rq) __ksym;
 /* KF_SPIN_LOCK: may be called while holding a bpf_spin_lock */
 int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio, u32 nr_segs) __ksym;
 int bpf_request_try_merge(u64 rq_id, struct request *next) __ksym;
+u32 bpf_ufq_kernel_queued(struct request_queue *q) __ksym;
 void bpf_ufq_eject(const char *reason, u32 reason__sz) __ksym;
+
+/* insert_req: dispatch the request now instead of taking it */
+#define UFQ_INSERT_DISPATCH	1
 
 /* Return values of bpf_request_bio_try_merge() (enum elv_merge) */
 #define UFQ_FRONT_MERGE		1
