@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -22,8 +23,7 @@ from harness.tables import format_table
 
 
 def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[len(ordered) // 2]
+    return statistics.median(values)
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class Goal:
     reference: str
     min_ratio: float
     groups: str = ""
+    # only the "... paired" groups (alternating runs) when there are any
+    paired_only: bool = False
 
     def ratio(self, variant: BenchRow, reference: BenchRow) -> tuple[float, str]:
         """variant / reference, and how it was taken.
@@ -57,15 +59,16 @@ class Goal:
             pairs = zip(variant.rounds, reference.rounds, strict=True)
             per_round = [v / r for v, r in pairs]
             shown = ", ".join(f"{x:.2f}" for x in per_round)
-            return _median(per_round), f"median of {len(per_round)} rounds: {shown}"
+            return _median(per_round), f"median of {len(per_round)} paired ratios: {shown}"
         return variant.value / reference.value, ""
 
     def verdicts(self, rows: list[BenchRow]) -> list[str]:
         """One line per group the goal applies to, measured against the goal."""
         lines = []
         by_group: dict[str, dict[str, BenchRow]] = {}
+        paired = self.paired_only and any(r.group.endswith(" paired") for r in rows)
         for r in rows:
-            if self.groups in r.group:
+            if self.groups in r.group and (not paired or r.group.endswith(" paired")):
                 by_group.setdefault(r.group, {})[r.variant] = r
         for group, found in by_group.items():
             variant, reference = found.get(self.variant), found.get(self.reference)
@@ -149,12 +152,31 @@ def reduce_fio_grid(shared: Path, subdir: str) -> list[BenchRow]:
     return rows
 
 
+def reduce_fio_pairs(shared: Path, subdir: str) -> list[BenchRow]:
+    """The alternating runs of bench/ufq.sh's pairs, one fio JSON per
+    <device>_<workload>_qd<N>.json with jobs named <scheduler>-<pair>:
+    per scheduler the median IOPS, and the per-pair values as rounds."""
+    rows = []
+    for path in sorted((shared / subdir).glob("*.json")):
+        device, workload, qd = path.stem.split("_")
+        runs: dict[str, list[tuple[int, float]]] = {}
+        for job in json.loads(path.read_text())["jobs"]:
+            sched, _, pair = job["jobname"].rpartition("-")
+            iops = sum(float(job.get(side, {}).get("iops", 0.0)) for side in ("read", "write"))
+            runs.setdefault(sched, []).append((int(pair), iops))
+        for sched, numbered in runs.items():
+            values = tuple(iops for _, iops in sorted(numbered))
+            rows.append(BenchRow(group=f"{device} {workload} {qd} paired", variant=sched,
+                                 value=_median(list(values)), unit="IOPS", rounds=values))
+    return rows
+
+
 def reduce_fio_sched(shared: Path) -> list[BenchRow]:
     return reduce_fio_grid(shared, "fio_sched")
 
 
 def reduce_fio_ufq(shared: Path) -> list[BenchRow]:
-    return reduce_fio_grid(shared, "ufq")
+    return reduce_fio_grid(shared, "ufq") + reduce_fio_pairs(shared, "ufq/paired")
 
 
 IOURING_VARIANTS = ("link2", "qd1", "bpf", "bpf_inline", "bpf_empty", "bpf_empty_ns",
@@ -201,7 +223,7 @@ BENCHMARKS: dict[str, Benchmark] = {
                     " median of 3 rounds",
         script="bench/ufq.sh", baseline="none", reduce=reduce_fio_ufq, timeout=1800,
         goal=Goal(variant="ufq_simple", reference="mq-deadline", min_ratio=0.9,
-                  groups="benchufq")),
+                  groups="benchufq", paired_only=True)),
 }
 
 # former names of benchmarks
@@ -217,7 +239,8 @@ def bench_table(rows: list[BenchRow], baseline: str) -> str:
     return format_table(
         ["group", "variant", "value", "p99 lat", f"ratio to {baseline}"],
         [[r.group, r.variant, f"{r.value:,.0f} {r.unit}",
-          f"{r.p99_us:,.0f} us" if r.p99_us is not None else "-", f"{r.ratio:.2f}"]
+          f"{r.p99_us:,.0f} us" if r.p99_us is not None else "-",
+          f"{r.ratio:.2f}" if r.ratio == r.ratio else "-"]
          for r in rows])
 
 

@@ -14,6 +14,9 @@
 # run back to back in each round: the loader attaches before mq-deadline's
 # run (no queue uses ufq yet) and the device switches to ufq right after,
 # so that the host reduces each round to a ratio of two neighbouring runs.
+# Last, on null_blk, PAIRS alternations of the two inside one fio process
+# ($BENCH_OUT/paired/<device>_<workload>_qd<N>.json, one job per run),
+# which is what the host checks the goal on.
 # One fio JSON per run goes to
 # $HARNESS_SHARED/$BENCH_OUT/<device>_<workload>_<scheduler>_qd<N>_r<round>.json
 # and the host prints IOPS, p99 read latency and ratios to "none" of the
@@ -28,6 +31,7 @@ WORKLOADS=${WORKLOADS:-"randread randrw"}
 DEPTHS=${DEPTHS:-"1 8 32"}
 ROUNDS=${ROUNDS:-3}
 RUNTIME=${RUNTIME:-2}
+PAIRS=${PAIRS:-9}
 NULLB=${NULLB:-benchufq}
 OUT=$HARNESS_SHARED/${BENCH_OUT:-ufq}
 LOG=$OUT/ufq_simple.log
@@ -121,6 +125,32 @@ nullb_create "$NULLB" 1024 memory_backed=0 || exit 1
 devices="/dev/$NULLB"
 [ -n "${TEST_DISK:-}" ] && [ -b "$TEST_DISK" ] && devices="$devices $TEST_DISK"
 
+# pairs DEV WORKLOAD QD: PAIRS alternations of mq-deadline and ufq_simple,
+# 1 s each, in one fio process whose exec_prerun switches the elevator
+# before each job (ufq_simple serves the device once it uses ufq), so that
+# the two runs of a pair are a second apart with no fio or loader start
+# between them: the goal's ratio with less noise than the rounds above.
+pairs() {
+	local dev=$1 wl=$2 qd=$3 name i sched elv mix=
+	name=$(dev_name "$dev")
+	[ "$wl" = randrw ] && mix="rwmixread=70"
+	{
+		printf '[global]\nfilename=%s\ndirect=1\nioengine=io_uring\n' "$dev"
+		printf 'rw=%s\n%s\nbs=4k\niodepth=%s\nsize=256M\n' "$wl" "$mix" "$qd"
+		printf 'time_based\nruntime=1\nramp_time=200ms\nstonewall\n'
+		for i in $(seq "$PAIRS"); do
+			for sched in mq-deadline ufq_simple; do
+				elv=$sched
+				[ $sched = ufq_simple ] && elv=ufq
+				printf '[%s-%s]\nexec_prerun=echo %s > /sys/block/%s/queue/scheduler\n' \
+					"$sched" "$i" "$elv" "$name"
+			done
+		done
+	} > "$PAIRDIR/job.fio"
+	(cd "$PAIRDIR" && fio --output-format=json \
+		--output="$PAIRDIR/${name}_${wl}_qd${qd}.json" job.fio >/dev/null 2>&1)
+}
+
 rc=0
 for dev in $devices; do
 	for wl in $WORKLOADS; do
@@ -133,4 +163,23 @@ for dev in $devices; do
 	done
 	set_scheduler "$dev" none
 done
+
+if wanted mq-deadline && wanted ufq_simple && [ "$PAIRS" -gt 0 ]; then
+	PAIRDIR=$OUT/paired
+	mkdir -p "$PAIRDIR"
+	echo "bench: $NULLB: $PAIRS pairs of mq-deadline and ufq_simple in one fio"
+	if start_ufq_simple; then
+		for wl in $WORKLOADS; do
+			for qd in $DEPTHS; do
+				pairs "/dev/$NULLB" "$wl" "$qd" ||
+					{ echo "fio failed: pairs $wl qd$qd"; rc=1; }
+			done
+		done
+		set_scheduler "/dev/$NULLB" none
+		stop_loader || { echo "ufq_simple exited with an error:"; cat "$LOG"; rc=1; }
+	else
+		rc=1
+	fi
+	rm -f "$PAIRDIR/job.fio" "$PAIRDIR"/*.prerun.txt
+fi
 exit $rc

@@ -95,5 +95,26 @@ def test_goal_takes_the_median_of_per_round_ratios() -> None:
     rows = [BenchRow("g", "mq-deadline", 1000.0, "IOPS", rounds=(1000.0, 500.0, 1100.0)),
             BenchRow("g", "ufq_simple", 950.0, "IOPS", rounds=(950.0, 480.0, 1000.0))]
     assert goal.verdicts(rows) == [
-        "g: ufq_simple / mq-deadline = 0.95 (median of 3 rounds: 0.95, 0.96, 0.91)"
+        "g: ufq_simple / mq-deadline = 0.95 (median of 3 paired ratios: 0.95, 0.96, 0.91)"
         " (goal >= 0.90: met)"]
+
+
+def test_paired_runs_decide_the_goal(tmp_path: Path) -> None:
+    d = tmp_path / "ufq"
+    fio_json(d / "benchufq_randread_mq-deadline_qd1_r1.json", 1000.0, 1000)
+    fio_json(d / "benchufq_randread_ufq_simple_qd1_r1.json", 500.0, 1000)
+    jobs = [{"jobname": f"{sched}-{pair}", "read": {"iops": iops}, "write": {"iops": 0.0}}
+            for pair, (dl, simple) in enumerate([(100.0, 95.0), (50.0, 48.0), (90.0, 88.0)], 1)
+            for sched, iops in (("mq-deadline", dl), ("ufq_simple", simple))]
+    (d / "paired").mkdir(parents=True)
+    (d / "paired" / "benchufq_randread_qd1.json").write_text(json.dumps({"jobs": jobs}))
+    rows = with_ratios(reduce_fio_ufq(tmp_path), "none")
+    paired = [r for r in rows if r.group == "benchufq randread qd1 paired"]
+    assert [(r.variant, r.rounds) for r in paired] == [
+        ("mq-deadline", (100.0, 50.0, 90.0)), ("ufq_simple", (95.0, 48.0, 88.0))]
+    # the goal looks at the pairs, not at the single rounds
+    assert BENCHMARKS["ufq"].goal is not None
+    assert BENCHMARKS["ufq"].goal.verdicts(rows) == [
+        "benchufq randread qd1 paired: ufq_simple / mq-deadline = 0.96"
+        " (median of 3 paired ratios: 0.95, 0.96, 0.98) (goal >= 0.90: met)"]
+    assert "-" in bench_table(paired, "none").splitlines()[-1].split()[-1]
