@@ -221,7 +221,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         description="fio 4k randread and 70/30 randrw, QD 1/8/32, null_blk and virtio-blk:"
                     " none, mq-deadline, kyber, bfq, ufq (no BPF), ufq + ufq_simple;"
                     " median of 3 rounds",
-        script="bench/ufq.sh", baseline="none", reduce=reduce_fio_ufq, timeout=1800,
+        script="bench/ufq.sh", baseline="none", reduce=reduce_fio_ufq, timeout=2700,
         goal=Goal(variant="ufq_simple", reference="mq-deadline", min_ratio=0.9,
                   groups="benchufq", paired_only=True)),
 }
