@@ -14,6 +14,7 @@ import re
 import statistics
 import sys
 from collections.abc import Callable
+from typing import Any
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -119,10 +120,14 @@ def fio_read_stats(path: Path) -> tuple[float, float | None]:
     return float(job["iops"]), (p99 / 1000.0 if p99 is not None else None)
 
 
-def fio_total_iops(path: Path) -> float:
-    """Read plus write IOPS of a fio JSON (a mixed workload counts both)."""
-    job = json.loads(path.read_text())["jobs"][0]
+def job_total_iops(job: dict[str, Any]) -> float:
+    """Read plus write IOPS of one fio job (a mixed workload counts both)."""
     return sum(float(job.get(side, {}).get("iops", 0.0)) for side in ("read", "write"))
+
+
+def fio_total_iops(path: Path) -> float:
+    """Read plus write IOPS of the first job of a fio JSON."""
+    return job_total_iops(json.loads(path.read_text())["jobs"][0])
 
 
 def reduce_fio_grid(shared: Path, subdir: str) -> list[BenchRow]:
@@ -162,8 +167,7 @@ def reduce_fio_pairs(shared: Path, subdir: str) -> list[BenchRow]:
         runs: dict[str, list[tuple[int, float]]] = {}
         for job in json.loads(path.read_text())["jobs"]:
             sched, _, pair = job["jobname"].rpartition("-")
-            iops = sum(float(job.get(side, {}).get("iops", 0.0)) for side in ("read", "write"))
-            runs.setdefault(sched, []).append((int(pair), iops))
+            runs.setdefault(sched, []).append((int(pair), job_total_iops(job)))
         for sched, numbered in runs.items():
             values = tuple(iops for _, iops in sorted(numbered))
             rows.append(BenchRow(group=f"{device} {workload} {qd} paired", variant=sched,
