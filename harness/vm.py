@@ -176,7 +176,8 @@ def _guest_script(command: str, shared: Path, cwd: Path, env: dict[str, str]) ->
 
 
 def vng_command(layout: Layout, shared: Path, script: Path, *, mem: str, cpus: int,
-                disks: list[Path], append: list[str], interactive: bool) -> list[str]:
+                disks: list[Path], append: list[str], interactive: bool,
+                qemu_opts: list[str] | None = None) -> list[str]:
     kvm = kvm_usable()
     _announce_accel(kvm)
     vng = Path(sys.executable).parent / "vng"
@@ -187,6 +188,8 @@ def vng_command(layout: Layout, shared: Path, script: Path, *, mem: str, cpus: i
         cmd += ["--disable-kvm", "--force-9p"]
     for disk in disks:
         cmd += ["--disk", str(disk)]
+    for opt in qemu_opts or []:
+        cmd += ["--qemu-opts", opt]
     if not interactive:
         cmd += ["--exec", f"sh {script}"]
     return cmd
@@ -213,11 +216,13 @@ def new_run_dir(layout: Layout, name: str) -> Path:
 def run_in_guest(layout: Layout, command: str, *, name: str = "run", timeout: float = 600,
                  mem: str = "2G", cpus: int = 2, disks: list[Path] | None = None,
                  append: list[str] | None = None, env: dict[str, str] | None = None,
-                 cwd: Path | None = None, echo: bool = False) -> GuestRun:
+                 cwd: Path | None = None, echo: bool = False,
+                 qemu_opts: list[str] | None = None) -> GuestRun:
     """Boot the built kernel, run ``command`` with sh as root, return the run.
 
     ``timeout`` covers the command; boot time under TCG and
-    HARNESS_TIMEOUT_SCALE are added on top.
+    HARNESS_TIMEOUT_SCALE are added on top.  ``qemu_opts`` are extra QEMU
+    arguments (e.g. ``-icount shift=0,sleep=off``).
     """
     if not layout.bzimage.exists():
         raise GuestError(f"no kernel at {layout.bzimage}: run `python -m harness build` first")
@@ -227,7 +232,8 @@ def run_in_guest(layout: Layout, command: str, *, name: str = "run", timeout: fl
     script.write_text(_guest_script(command, shared, cwd or layout.repo, env or {}))
     console_log = run_dir / "console.log"
     cmd = vng_command(layout, shared, script, mem=mem, cpus=cpus, disks=disks or [],
-                      append=DEFAULT_APPEND + (append or []), interactive=False)
+                      append=DEFAULT_APPEND + (append or []), interactive=False,
+                      qemu_opts=qemu_opts)
     (run_dir / "vng-command").write_text(shlex.join(cmd) + "\n")
     limit = (timeout + BOOT_SECONDS_TCG) * timeout_scale()
     say(f"guest '{name}': booting {layout.bzimage.name} (limit {fmt_duration(limit)}), "
