@@ -12,7 +12,9 @@
  * bytes, probed with a read) becomes the device's logical block size.
  * A short read or write is continued where it stopped; a read that gets
  * nothing (past the end of a file truncated under the device) fails the
- * I/O with -EIO.
+ * I/O with -EIO.  Discard punches a hole; write-zeroes does too, or, when
+ * the request says NOUNMAP, zeroes the range with FALLOC_FL_ZERO_RANGE, or
+ * where the file system has none (tmpfs) punches it and allocates it again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -177,6 +179,7 @@ static void build_segs(struct ublk_dev *dev, struct ublk_io *io,
 				seg->done = 0;
 				seg->iov = nr_iov;
 				seg->nr_iov = 0;
+				seg->step = 0;
 			}
 			io->iovs[nr_iov].iov_base = io->buf + ext[i].buf_off;
 			io->iovs[nr_iov].iov_len = ext[i].len;
@@ -187,14 +190,21 @@ static void build_segs(struct ublk_dev *dev, struct ublk_io *io,
 	}
 }
 
-static int fallocate_mode(const struct ublk_io *io)
+static bool zeroes_nounmap(const struct ublk_io *io)
 {
-	unsigned int op = ublksrv_get_op(&io->iod);
+	return ublksrv_get_op(&io->iod) == UBLK_IO_OP_WRITE_ZEROES &&
+	       (io->iod.op_flags & UBLK_IO_F_NOUNMAP);
+}
 
-	if (op == UBLK_IO_OP_WRITE_ZEROES &&
-	    (io->iod.op_flags & UBLK_IO_F_NOUNMAP))
+static int fallocate_mode(const struct ublk_file *f, const struct ublk_io *io,
+			  const struct ublk_seg *seg)
+{
+	if (!zeroes_nounmap(io))
+		return FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	if (!f->no_zero_range)
 		return FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
-	return FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	return seg->step ? FALLOC_FL_KEEP_SIZE :
+			   FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 }
 
 /* Queue segment @s of @tag from where it stopped. */
@@ -241,8 +251,9 @@ static int queue_seg(struct ublk_queue *q, int tag, unsigned int s)
 		io_uring_prep_fsync(sqe, f->fd, 0);
 		break;
 	default:
-		io_uring_prep_fallocate(sqe, f->fd, fallocate_mode(io),
-					seg->off, seg->len);
+		seg->mode = fallocate_mode(f, io, seg);
+		io_uring_prep_fallocate(sqe, f->fd, seg->mode, seg->off,
+					seg->len);
 		break;
 	}
 	/* io_uring_prep_* set user_data to 0 */
@@ -267,6 +278,7 @@ int ublk_file_queue_io(struct ublk_queue *q, int tag)
 		for (s = 0; s < dev->nr_files; s++) {
 			io->segs[s].file = s;
 			io->segs[s].len = 0;
+			io->segs[s].step = 0;
 		}
 		break;
 	case UBLK_IO_OP_READ:
@@ -294,6 +306,29 @@ int ublk_file_queue_io(struct ublk_queue *q, int tag)
 	return 0;
 }
 
+/*
+ * Write-zeroes with NOUNMAP: whether segment @seg needs another fallocate
+ * (ZERO_RANGE refused: emulate it; the hole punched: allocate it).
+ */
+static bool fallocate_again(struct ublk_queue *q, struct ublk_io *io,
+			    struct ublk_seg *seg, int res)
+{
+	struct ublk_file *f = &q->dev->files[seg->file];
+
+	if (res == -EOPNOTSUPP && (seg->mode & FALLOC_FL_ZERO_RANGE)) {
+		/* benign race: every queue thread may find it out */
+		f->no_zero_range = true;
+		seg->step = 0;
+		return true;
+	}
+	if (!res && f->no_zero_range && !seg->step &&
+	    (seg->mode & FALLOC_FL_PUNCH_HOLE)) {
+		seg->step = 1;
+		return true;
+	}
+	return false;
+}
+
 void ublk_file_io_done(struct ublk_queue *q, int tag,
 		       const struct io_uring_cqe *cqe)
 {
@@ -307,6 +342,11 @@ void ublk_file_io_done(struct ublk_queue *q, int tag,
 		if (!queue_seg(q, tag, s))
 			return;
 		res = -EIO;
+	}
+	if (zeroes_nounmap(io) && fallocate_again(q, io, seg, res)) {
+		res = queue_seg(q, tag, s);
+		if (!res)
+			return;
 	}
 	if (res < 0) {
 		if (!io->result)

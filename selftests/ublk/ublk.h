@@ -33,8 +33,8 @@
 #define UBLK_DEF_MAX_IO		(512 << 10)
 #define UBLK_DEF_CHUNK		(64 << 10)
 #define UBLK_DEF_NULL_SIZE	(1ULL << 30)
-/* the ublk_drv.c limit: UBLK_MINORS / 2 devices */
-#define UBLK_MAX_DEV_ID		((1 << 19) - 1)
+/* 6.12's ublk_drv.c: UBLK_MAX_UBLKS = UBLK_MINORS = 1 << MINORBITS */
+#define UBLK_MAX_DEV_ID		((1 << 20) - 1)
 
 /* what the tool asks for (-r, --reissue), on top of what it always uses */
 #define UBLK_SRV_FLAGS		UBLK_F_CMD_IOCTL_ENCODE
@@ -74,6 +74,7 @@ struct ublk_file {
 	uint64_t size;			/* bytes used by the device */
 	uint64_t full_size;		/* bytes of the file */
 	unsigned int lbs;		/* direct I/O alignment */
+	bool no_zero_range;		/* FALLOC_FL_ZERO_RANGE unsupported */
 };
 
 /* One piece of a device I/O on one backing file. */
@@ -92,6 +93,8 @@ struct ublk_seg {
 	unsigned int done;
 	unsigned short iov;		/* first iovec in ublk_io.iovs */
 	unsigned short nr_iov;
+	unsigned short step;		/* emulated write-zeroes: 0 punch, 1 allocate */
+	int mode;			/* fallocate mode queued */
 };
 
 /* The state of a tag as the server sees it (also what SIGUSR1 dumps). */

@@ -30,8 +30,8 @@
 /* the kernel's "queued" return of a command (include/linux/errno.h) */
 #define EIOCBQUEUED		529
 
-/* ublk_drv.c: UBLK_MINORS / 2 */
-#define UBLK_MAX_UBLKS		(1 << 19)
+/* 6.12's ublk_drv.c: UBLK_MINORS, 1 << MINORBITS */
+#define UBLK_MAX_UBLKS		(1 << 20)
 
 static struct io_uring ring;
 static int ctrl_fd;
@@ -164,7 +164,7 @@ static void test_add(void)
 
 	valid_info(&info, UBLK_MAX_UBLKS);
 	c = cmd_for(UBLK_MAX_UBLKS, &info, sizeof(info));
-	add_case("ADD_DEV dev_id 2^19", -EINVAL, &c, &info);
+	add_case("ADD_DEV dev_id 2^20", -EINVAL, &c, &info);
 
 	valid_info(&info, -1);
 	c = cmd_for(-1, &info, sizeof(info) - 1);

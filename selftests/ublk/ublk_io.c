@@ -6,20 +6,21 @@
  *
  * Each of THREADS threads does 4 KiB O_DIRECT reads (or writes of a
  * pattern) at random 4 KiB-aligned offsets, one after the other, until
- * one fails or SECONDS have passed.  Once every thread has completed one
- * I/O it prints "running"; at the end it prints
+ * one does not transfer 4 KiB or SECONDS have passed.  Once every thread
+ * has completed one I/O it prints "running"; at the end it prints how the
+ * threads ended, e.g.
  *
- *   ios=N threads=T errors=E errno=NAME seconds_after_first_error=S
+ *   ios=N threads=T ended=T EIO=3 EOF=5 spread=S
  *
- * (errno=none when no I/O failed, errno=mixed when threads saw different
- * ones, S the time from the first to the last failing thread).  Exit
- * status 0: no error; 3: every thread ended with the same errno; 1:
- * anything else (some threads failed, others ran out of time).
+ * EIO, ENOSPC...: the errno of the last I/O; EOF: a read of 0 bytes (past
+ * the end of a device whose capacity became 0), SHORT: fewer than 4 KiB;
+ * ended: threads that stopped before the time ran out; S: seconds from
+ * the first to the last thread that ended.  Exit status 0 when every
+ * thread ended before the time ran out, 1 otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +43,8 @@ static unsigned long total_ios;
 struct worker {
 	pthread_t thread;
 	int fd;
-	int error;		/* positive errno, 0 if none */
-	double error_at;
+	const char *end;	/* how it ended: an errno name, EOF, SHORT */
+	double end_at;
 	unsigned long ios;
 	unsigned int seed;
 };
@@ -64,7 +65,8 @@ static void *worker_fn(void *arg)
 	ssize_t n;
 
 	if (posix_memalign(&buf, BS, BS)) {
-		w->error = ENOMEM;
+		w->end = "ENOMEM";
+		w->end_at = now();
 		return NULL;
 	}
 	memset(buf, 0x5a, BS);
@@ -74,8 +76,8 @@ static void *worker_fn(void *arg)
 		n = writing ? pwrite(w->fd, buf, BS, off) :
 			      pread(w->fd, buf, BS, off);
 		if (n != BS) {
-			w->error = n < 0 ? errno : EIO;
-			w->error_at = now();
+			w->end = n < 0 ? strerrorname_np(errno) : n ? "SHORT" : "EOF";
+			w->end_at = now();
 			break;
 		}
 		if (!w->ios++) {
@@ -91,13 +93,31 @@ static void *worker_fn(void *arg)
 	return NULL;
 }
 
+/* Print "NAME=count" of every way a thread ended, first seen first. */
+static void print_ends(struct worker *w)
+{
+	unsigned int i, j, n;
+
+	for (i = 0; i < nr_threads; i++) {
+		if (!w[i].end)
+			continue;
+		for (j = 0; j < i; j++)
+			if (w[j].end && !strcmp(w[j].end, w[i].end))
+				break;
+		if (j < i)
+			continue;
+		for (n = 0, j = i; j < nr_threads; j++)
+			n += w[j].end && !strcmp(w[j].end, w[i].end);
+		printf(" %s=%u", w[i].end, n);
+	}
+}
+
 int main(int argc, char **argv)
 {
+	double first = 0, last = 0;
+	unsigned int i, ended = 0;
 	struct worker *w;
-	unsigned int i, errors = 0;
-	int fd, first = 0;
-	double t_first = 0, t_last = 0;
-	bool mixed = false;
+	int fd;
 
 	if (argc != 5 || (strcmp(argv[4], "read") && strcmp(argv[4], "write"))) {
 		fprintf(stderr, "usage: ublk_io DEV THREADS SECONDS read|write\n");
@@ -131,23 +151,16 @@ int main(int argc, char **argv)
 	for (i = 0; i < nr_threads; i++) {
 		pthread_join(w[i].thread, NULL);
 		total_ios += w[i].ios;
-		if (!w[i].error)
+		if (!w[i].end)
 			continue;
-		if (!errors || w[i].error_at < t_first)
-			t_first = w[i].error_at;
-		if (!errors || w[i].error_at > t_last)
-			t_last = w[i].error_at;
-		if (errors && w[i].error != first)
-			mixed = true;
-		if (!errors)
-			first = w[i].error;
-		errors++;
+		if (!ended || w[i].end_at < first)
+			first = w[i].end_at;
+		if (!ended || w[i].end_at > last)
+			last = w[i].end_at;
+		ended++;
 	}
-	printf("ios=%lu threads=%u errors=%u errno=%s seconds_after_first_error=%.2f\n",
-	       total_ios, nr_threads, errors,
-	       !errors ? "none" : mixed ? "mixed" : strerrorname_np(first),
-	       errors ? t_last - t_first : 0.0);
-	if (!errors)
-		return 0;
-	return errors == nr_threads && !mixed ? 3 : 1;
+	printf("ios=%lu threads=%u ended=%u", total_ios, nr_threads, ended);
+	print_ends(w);
+	printf(" spread=%.2f\n", ended ? last - first : 0.0);
+	return ended == nr_threads ? 0 : 1;
 }
