@@ -67,12 +67,20 @@ def _cmd_shell(layout: Layout, args: argparse.Namespace) -> int:
 
 
 def _cmd_suite(layout: Layout, args: argparse.Namespace) -> int:
+    from harness.kbuild import selftest_areas
     from harness.suite import area_failures, run_suite, summary_lines
 
-    run = run_suite(layout, args.areas or None)
-    for line in summary_lines(run):
+    known = [p.name for p in selftest_areas(layout)]
+    unknown = [a for a in args.areas if a not in known]
+    if unknown:
+        print(f"suite: no selftests/<area>/run.sh for {', '.join(unknown)}; "
+              f"areas: {', '.join(known)}", file=sys.stderr)
+        return 2
+    strict = not args.allow_skips
+    run = run_suite(layout, args.areas or None, strict=strict)
+    for line in summary_lines(run, strict=strict):
         print(line)
-    failures = [p for res in run.areas.values() for p in area_failures(res)]
+    failures = [p for res in run.areas.values() for p in area_failures(res, strict=strict)]
     if run.guest.splats or run.guest.status is None:
         print(run.guest.report(), file=sys.stderr)
         return 1
@@ -133,6 +141,10 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_shell)
     p = sub.add_parser("suite", help="run the KTAP selftests in one guest")
     p.add_argument("areas", nargs="*", help="selftests/<area> names (default: all)")
+    p.add_argument("--allow-skips", action="store_true",
+                   help="not strict: tests may skip for a missing feature (a kernel or "
+                        "machine other than the project's); by default any skip not in "
+                        "harness/expected_skips.py fails")
     p.set_defaults(func=_cmd_suite)
     sub.add_parser("demo", help="the project's demo (make run)").set_defaults(func=_cmd_demo)
     p = sub.add_parser("bench", help="run benchmarks in one guest, print ratios")

@@ -1,11 +1,36 @@
 """Shared fixtures: the kernel is built once per session, and the whole
-guest selftest suite runs in one guest whose results every test reads."""
+guest selftest suite runs in one guest whose results every test reads.
+
+The harness's status lines (build stages, boots, which area and test the
+suite guest runs, elapsed time) go to the terminal as they come, past
+pytest's output capture: a VM test run takes many minutes.
+"""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
+from harness import progress
 from harness.layout import Layout
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is None:
+        return
+
+    def to_terminal(line: str) -> None:
+        with capman.global_and_fixture_disabled():
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+    progress.set_sink(to_terminal)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    progress.set_sink(None)
 
 
 @pytest.fixture(scope="session")
