@@ -110,7 +110,8 @@ def _cmd_drgn(layout: Layout, args: argparse.Namespace) -> int:
 def _cmd_series(layout: Layout, args: argparse.Namespace) -> int:
     from harness.submission import write_series
 
-    return write_series(layout, Path(args.out) if args.out else None, bisect=args.bisect)
+    return write_series(layout, Path(args.out) if args.out else None, bisect=args.bisect,
+                        signoff=args.signoff)
 
 
 def _add_guest_opts(p: argparse.ArgumentParser) -> None:
@@ -157,6 +158,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("series", help="write the series as format-patch files, checkpatch it")
     p.add_argument("--out", help="output directory (default out/series)")
     p.add_argument("--bisect", action="store_true", help="also build every prefix of the series")
+    p.add_argument("--signoff", metavar="'NAME <EMAIL>'",
+                   help="who writes and signs off the patches (default: your git "
+                        "user.name and user.email; refused without one)")
     p.set_defaults(func=_cmd_series)
     return ap
 
