@@ -178,3 +178,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a harness bug: say so, keep the traceback in a file
+        saved = save_traceback(layout)
+        print(f"error: the harness failed in `{args.cmd}` with {type(exc).__name__}: {exc}\n"
+              f"This is a bug of the harness, not of the kernel: the traceback is in "
+              f"{saved}; report it with that file.", file=sys.stderr)
+        return 1
+
+
+def save_traceback(layout: Layout) -> Path:
+    import traceback
+
+    path = layout.out_dir / "harness-traceback.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(traceback.format_exc())
+    return path

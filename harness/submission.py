@@ -28,6 +28,7 @@ from pathlib import Path
 from harness.layout import Layout
 from harness.progress import say
 from harness.series import SeriesEntry, parse_series
+from harness.tools import missing
 from harness.tree import Base, prepare_base
 
 COVER_FILE = "cover-letter"
@@ -61,8 +62,11 @@ def justifications(patch: Path) -> list[Justification]:
 
 def _git(repo: Path, *args: str, env: dict[str, str] | None = None,
          input_text: str | None = None) -> str:
-    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                          env=env, input=input_text)
+    try:
+        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                              env=env, input=input_text)
+    except FileNotFoundError as exc:
+        raise missing("git") from exc
     if proc.returncode != 0:
         raise SubmissionError(f"git {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
     return proc.stdout
@@ -192,8 +196,11 @@ def checkpatch(layout: Layout, patches: list[Path], entries: list[SeriesEntry]) 
             cmd += ["--ignore", ",".join(j.report_type for j in ignores)]
             for j in ignores:
                 say(f"{patch.name}: checkpatch {j.report_type} justified: {j.reason}")
-        proc = subprocess.run(cmd + [str(patch)], capture_output=True, text=True,
-                              cwd=layout.tree)
+        try:
+            proc = subprocess.run(cmd + [str(patch)], capture_output=True, text=True,
+                                  cwd=layout.tree)
+        except FileNotFoundError as exc:
+            raise missing("perl") from exc
         if proc.returncode != 0:
             failures.append(f"{patch.name}:\n{proc.stdout}{proc.stderr}")
         else:
