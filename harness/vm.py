@@ -271,31 +271,34 @@ def run_in_guest(layout: Layout, command: str, *, name: str = "run", timeout: fl
         assert proc.stdout is not None
         os.set_blocking(proc.stdout.fileno(), False)
         last_output = start
-        while True:
-            chunk = proc.stdout.read()
-            now = time.monotonic()
-            if chunk:
-                last_output = now
-                log.write(chunk)
-                log.flush()
-                lines.feed(chunk)
-            if proc.poll() is not None:
-                rest = proc.stdout.read()
-                if rest:
-                    log.write(rest)
-                    lines.feed(rest)
-                break
-            quiet = now - last_output
-            if now - start > limit or (silence_limit is not None and quiet > silence_limit):
-                timed_out = True
-                if now - start <= limit:
-                    silent_for = quiet
+        try:
+            while True:
+                chunk = proc.stdout.read()
+                now = time.monotonic()
+                if chunk:
+                    last_output = now
+                    log.write(chunk)
+                    log.flush()
+                    lines.feed(chunk)
+                if proc.poll() is not None:
+                    rest = proc.stdout.read()
+                    if rest:
+                        log.write(rest)
+                        lines.feed(rest)
+                    break
+                quiet = now - last_output
+                if now - start > limit or (silence_limit is not None and quiet > silence_limit):
+                    timed_out = True
+                    if now - start <= limit:
+                        silent_for = quiet
+                    break
+                if heartbeat:
+                    heartbeat.tick()
+                time.sleep(0.2)
+        finally:
+            if proc.poll() is None:  # timed out, hung, or the harness was interrupted
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-                break
-            if heartbeat:
-                heartbeat.tick()
-            time.sleep(0.2)
     duration = time.monotonic() - start
     status = read_status(shared / "status")
     console = console_log.read_text(errors="replace")
