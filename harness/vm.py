@@ -14,6 +14,7 @@ would skip for a missing feature fails instead.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shlex
 import shutil
@@ -54,13 +55,29 @@ def timeout_scale() -> float:
     return float(os.environ.get("HARNESS_TIMEOUT_SCALE", "1"))
 
 
-@functools.cache
-def kvm_usable() -> bool:
-    """Whether QEMU really runs with KVM here (not just whether /dev/kvm opens).
+KVM_PROBE_SECONDS = 20.0
+KVM_PROBE_MARK = b"Linux version"
+KVM_PROBE_CACHE = Path.home() / ".cache/ufq-harness/kvm-probe.json"
 
-    On these machines /dev/kvm opens but QEMU aborts setting MSRs with
-    ``-cpu host``; a QEMU that is still running after a few seconds has
-    got past that.
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+@functools.cache
+def kvm_usable(bzimage: Path) -> bool:
+    """Whether a guest really boots with KVM here (not just whether /dev/kvm
+    opens, or QEMU starts).
+
+    Seen on these machines: /dev/kvm opens but QEMU aborts setting MSRs
+    with ``-cpu host``; or QEMU runs and the guest never gets past the
+    kernel's decompressor.  So the probe boots ``bzimage`` with KVM and
+    waits for the kernel's first line on the serial console (under a working
+    KVM it comes within a second).  The answer is kept for the host's boot
+    (``KVM_PROBE_CACHE``); HARNESS_KVM=0/1 overrides it.
     """
     if os.environ.get("HARNESS_KVM") in ("0", "1"):
         return os.environ["HARNESS_KVM"] == "1"
@@ -69,17 +86,40 @@ def kvm_usable() -> bool:
     qemu = shutil.which("qemu-system-x86_64")
     if qemu is None:
         return False
-    proc = subprocess.Popen([qemu, "-accel", "kvm", "-cpu", "host", "-nodefaults",
-                             "-display", "none", "-m", "64"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    key = f"{_boot_id()}:{qemu}:{int(Path(qemu).stat().st_mtime)}"
     try:
-        proc.wait(timeout=4)
-        return False  # exited on its own: it aborted
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        cached = json.loads(KVM_PROBE_CACHE.read_text())
+        if cached.get("key") == key:
+            return bool(cached["usable"])
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    usable = _probe_kvm_boot(qemu, bzimage)
+    KVM_PROBE_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    KVM_PROBE_CACHE.write_text(json.dumps({"key": key, "usable": usable}))
+    return usable
+
+
+def _probe_kvm_boot(qemu: str, bzimage: Path) -> bool:
+    proc = subprocess.Popen([qemu, "-accel", "kvm", "-cpu", "host", "-nodefaults",
+                             "-display", "none", "-m", "256", "-no-reboot", "-serial", "stdio",
+                             "-kernel", str(bzimage), "-append", "console=ttyS0 panic=-1"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    assert proc.stdout is not None
+    os.set_blocking(proc.stdout.fileno(), False)
+    seen = b""
+    deadline = time.monotonic() + KVM_PROBE_SECONDS
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            seen += proc.stdout.read() or b""
+            if KVM_PROBE_MARK in seen:
+                return True
+            time.sleep(0.1)
+        return KVM_PROBE_MARK in seen + (proc.stdout.read() or b"")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
         proc.wait()
-        return True
 
 
 _announced = False
@@ -92,7 +132,7 @@ def _announce_accel(kvm: bool) -> None:
         if kvm:
             say("QEMU runs with KVM here")
         else:
-            say("KVM is not usable here (QEMU cannot start with -accel kvm -cpu host): "
+            say("KVM is not usable here (a kernel does not boot with -accel kvm -cpu host): "
                 "guests run under TCG with a 9p root; timeouts are sized for that")
 
 
@@ -181,7 +221,7 @@ def guest_script(command: str, shared: Path, cwd: Path, env: dict[str, str], *,
 def vng_command(layout: Layout, shared: Path, script: Path, *, mem: str, cpus: int,
                 disks: list[Path], append: list[str], interactive: bool,
                 qemu_opts: list[str] | None = None) -> list[str]:
-    kvm = kvm_usable()
+    kvm = kvm_usable(layout.bzimage)
     _announce_accel(kvm)
     vng = Path(sys.executable).parent / "vng"
     if not vng.exists():
