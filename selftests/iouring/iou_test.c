@@ -5,7 +5,8 @@
  * lifetime, nops, queue depth, CQ overflow, cp).
  *
  *   iou_test -l        list the test cases
- *   iou_test CASE      run one; exit 0 pass, 1 fail, 4 skip
+ *   iou_test CASE      run one; exit 0 pass, 1 fail, 4 skip (a missing
+ *                      feature; with HARNESS_STRICT=1 that fails instead)
  *
  * run.sh runs every case in its own process and prints KTAP.
  */
@@ -22,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "iou.h"
+#include "strict.h"
 #include "iou_common.h"
 #include "iou_nops.h"
 #include "iou_cp.h"
@@ -1313,7 +1315,7 @@ static const struct test_case cases[] = {
 	{ "cp_read_error", t_cp_read_error, true },
 };
 
-/* Skip only if the kernel has no io_uring_bpf_ops at all */
+/* Skip (fail when strict) only if the kernel has no io_uring_bpf_ops at all */
 static bool have_bpf_ops(void)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
@@ -1344,10 +1346,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (strcmp(argv[1], cases[i].name))
 			continue;
-		if (cases[i].bpf && !have_bpf_ops()) {
-			printf("no io_uring_bpf_ops in the kernel BTF (CONFIG_IO_URING_BPF)\n");
-			return KSFT_SKIP;
-		}
+		if (cases[i].bpf && !have_bpf_ops())
+			return skip_or_fail("no io_uring_bpf_ops in the kernel BTF (CONFIG_IO_URING_BPF)\n");
 		return cases[i].fn();
 	}
 	fprintf(stderr, "no test case %s\n", argv[1]);
