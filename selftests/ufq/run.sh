@@ -16,6 +16,7 @@ OUTPUT=${OUTPUT:-$DIR}
 . "$KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
 . "$DIR/../lib/blk.sh"
 . "$DIR/../lib/ufq.sh"
+. "$DIR/../lib/strict.sh"
 
 UFQ_TEST=$OUTPUT/ufq_test
 WORK=$(mktemp -d /tmp/ufq.XXXXXX)
@@ -47,10 +48,7 @@ counter() {	# counter NAME: from the last loader's output
 
 ktap_print_header
 
-if ! ufq_prepare; then
-	ktap_skip_all "CONFIG_IOSCHED_UFQ is not enabled"
-	exit "$KSFT_SKIP"
-fi
+ufq_prepare || skip_area_or_fail "CONFIG_IOSCHED_UFQ is not enabled"
 
 # $MB: requests wait in the scheduler, so that merges happen
 ufq_setup_devices $NB $MB
