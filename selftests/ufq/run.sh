@@ -246,8 +246,12 @@ if start_loader eject 50; then
 	[ "$(ufq_sched_field $NB exit_kind)" = bpf ] || rc=1
 	case "$reason" in *"ejecting on purpose"*) ;; *) rc=1 ;; esac
 	[ "$(ufq_sched_field $NB queue_attached)" = 0 ] || rc=1
-	# still attached: a new one is refused until the loader detaches
-	"$UFQ_TEST" fifo 1 > "$WORK/busy.out" 2>&1 && rc=1
+	# still attached: a new one is refused with EBUSY until the loader
+	# detaches
+	"$UFQ_TEST" fifo 1 > "$WORK/busy.out" 2>&1
+	st=$?
+	msg "attach while ejected: status $st: $(tr '\n' ' ' < "$WORK/busy.out")"
+	[ $st -eq 1 ] && grep -qx 'attach failed: errno 16 (EBUSY): .*' "$WORK/busy.out" || rc=1
 	ufq_stop_loader || rc=1
 	[ "$(ufq_sched_field $NB state)" = disabled ] || rc=1
 	[ "$(ufq_sched_field $NB exit_kind)" = bpf ] || rc=1
