@@ -24,13 +24,16 @@
 # Backing files are on a tmpfs (and, for the fallocate test, on ext4 over
 # the kernel loop driver).  Environment: KSRC (kernel tree, for
 # ktap_helpers.sh), OUTPUT (built ublk, ublk_ctrl_test, ublk_io),
-# HARNESS_STRICT (a missing program or driver fails instead of skipping),
+# HARNESS_STRICT (selftests/lib/strict.sh: a missing program, tool or
+# driver fails the area instead of skipping it),
 # UBLK_ONLY (an extended regular expression: only the tests whose name
 # matches it, for development).
 
+set -u
 DIR=$(dirname "$(readlink -f "$0")")
 OUTPUT=${OUTPUT:-$DIR}
 . "$KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
+. "$DIR/../lib/strict.sh"
 
 UBLK=$OUTPUT/ublk
 CTRL_TEST=$OUTPUT/ublk_ctrl_test
@@ -41,6 +44,7 @@ TMP=$WORK/tmp
 export UBLK_RUN_DIR=$WORK/run
 LOOPDEV=
 BG_PIDS=
+NAP_FD=
 
 # fio: bytes per job.  Each QD 32 job issues exactly 32 I/Os (all in
 # flight at once), each QD 1 job a few; a device is as big as the
@@ -53,22 +57,14 @@ msg_file() { local l; while IFS= read -r l; do echo "# $l"; done < "$1"; }
 # guest uptime in centiseconds, and seconds since one, without a fork
 now() { local up; read -r up _ < /proc/uptime; echo $((10#${up/./})); }
 since() { local d=$(($(now) - $1)); printf '%d.%02d' $((d / 100)) $((d % 100)); }
-# nap: 0.1 s without a fork (read times out on a FIFO nobody writes)
-nap() { read -r -t 0.1 -u "$NAP_FD"; }
-
-strict_mode() { [ -n "${HARNESS_STRICT:-}" ] && [ "$HARNESS_STRICT" != 0 ]; }
-
-# missing REASON: the area cannot run; a failure when strict (kselftest
-# skip otherwise)
-missing() {
-	if strict_mode; then
-		echo "1..1"
-		msg "$* (HARNESS_STRICT=$HARNESS_STRICT: a missing feature is a failure)"
-		echo "not ok 1 $*"
-		exit 1
+# nap: 0.1 s without a fork (read times out on a FIFO nobody writes;
+# sleep before the FIFO is made)
+nap() {
+	if [ -n "$NAP_FD" ]; then
+		read -r -t 0.1 -u "$NAP_FD"
+	else
+		sleep 0.1
 	fi
-	echo "1..0 # SKIP $*"
-	exit 4
 }
 
 cleanup() {
@@ -1000,16 +996,17 @@ for entry in "${TESTS[@]}"; do
 done
 
 ktap_print_header
-[ -x "$UBLK" ] && [ -x "$CTRL_TEST" ] && [ -x "$UBLK_IO" ] ||
-	missing "$OUTPUT/ublk, ublk_ctrl_test or ublk_io not built"
-[ -c /dev/ublk-control ] || missing "no /dev/ublk-control (CONFIG_BLK_DEV_UBLK)"
-for p in fio mkfs.ext4 e2fsck python3 blkdiscard losetup; do
-	command -v $p > /dev/null || missing "$p not installed"
+for p in "$UBLK" "$CTRL_TEST" "$UBLK_IO"; do
+	[ -x "$p" ] || skip_area_or_fail "$p not built (the harness builds selftests/ublk)"
 done
-[ -z "$(ublk_ids)" ] || missing "ublk devices exist before the tests: $(ublk_ids)"
+[ -c /dev/ublk-control ] || skip_area_or_fail "no /dev/ublk-control (CONFIG_BLK_DEV_UBLK)"
+for p in fio mkfs.ext4 e2fsck python3 blkdiscard losetup; do
+	command -v $p > /dev/null || skip_area_or_fail "$p not installed"
+done
+[ -z "$(ublk_ids)" ] || fail_area "ublk devices exist before the tests: $(ublk_ids)"
 mkdir -p "$TMP" "$UBLK_RUN_DIR"
-mount -t tmpfs -o size=2g tmpfs "$TMP" || missing "cannot mount a tmpfs on $TMP"
-mkfifo "$WORK/nap" && exec {NAP_FD}<> "$WORK/nap" || missing "cannot make a FIFO in $WORK"
+mount -t tmpfs -o size=2g tmpfs "$TMP" || fail_area "cannot mount a tmpfs on $TMP"
+mkfifo "$WORK/nap" && exec {NAP_FD}<> "$WORK/nap" || fail_area "cannot make a FIFO in $WORK"
 
 ktap_set_plan ${#TESTS[@]}
 T_START=$(now)
