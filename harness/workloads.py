@@ -4,12 +4,14 @@ The guest runs selftests/block/verify.sh, which writes one row per device and
 scheduler to the shared directory, then selftests/ufq_iosched/demo.sh, which
 attaches the ufq_simple BPF scheduler (tools/ufq_iosched), runs the same
 workload under it, adds its rows and keeps the loader's output; the host
-prints the rows as a table and the scheduler's statistics.
+prints the rows as a table and the scheduler's statistics.  The io_uring
+demo (harness/iouring_demo.py) and the ublk demo (harness/ublk_demo.py: a
+ublk loop and stripe device under the same workload, the server's CPU time
+per GiB) follow in the same guest.
 """
 
 from __future__ import annotations
 
-import csv
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +19,9 @@ from pathlib import Path
 from harness import ktap
 from harness.iouring_demo import iouring_demo_command, report_iouring_demo
 from harness.layout import Layout
-from harness.tables import format_table
-from harness.vm import GuestError, GuestRun, make_disk, run_in_guest
+from harness.tables import format_table, read_tsv_rows
+from harness.ublk_demo import report_ublk_demo, ublk_demo_command
+from harness.vm import GuestRun, make_disk, run_in_guest
 
 
 @dataclass(frozen=True)
@@ -31,21 +34,10 @@ class VerifyRow:
 
 
 def read_verify_rows(path: Path) -> list[VerifyRow]:
-    """The rows selftests/block/verify.sh wrote; a garbled file is an error
-    that names it (the guest wrote it half, or the format changed)."""
-    if not path.exists():
-        return []
-    rows = []
-    with open(path, errors="replace") as fh:
-        for n, r in enumerate(csv.DictReader(fh, delimiter="\t"), 2):
-            try:
-                rows.append(VerifyRow(r["device"], r["scheduler"], int(r["bytes_written"]),
-                                      int(r["bytes_verified"]), r["result"]))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise GuestError(f"{path}:{n}: not a row of verify.sh's table ({exc}): "
-                                 f"{dict(r)}; the guest's workload did not finish writing "
-                                 "it, see the run's console.log") from exc
-    return rows
+    """The rows selftests/block/verify.sh wrote (harness.tables.read_tsv_rows)."""
+    return read_tsv_rows(path, lambda r: VerifyRow(
+        r["device"], r["scheduler"], int(r["bytes_written"]), int(r["bytes_verified"]),
+        r["result"]), "verify.sh's table")
 
 
 def verify_table(rows: list[VerifyRow]) -> str:
@@ -101,11 +93,13 @@ def run_verify_workload(layout: Layout) -> DemoRun:
     disk = make_disk(layout.build_dir / "disks/demo.img", 512)
     verify = layout.selftests_dir / "block/verify.sh"
     ufq_demo = layout.selftests_dir / "ufq_iosched/demo.sh"
-    # the UFQ and io_uring demos run in the same guest, after the verify workload
+    # the UFQ, io_uring and ublk demos run in the same guest, after the
+    # verify workload
     command = (f"bash {verify}; v=$?; "
                f"bash {ufq_demo} > $HARNESS_SHARED/{UFQ_DEMO_KTAP} 2>&1; u=$?; "
                f"{iouring_demo_command(layout)}; "
-               "exit $((v | u))")
+               f"{ublk_demo_command(layout)}; k=$?; "
+               "exit $((v | u | k))")
     guest = run_in_guest(layout, command, name="demo-verify", disks=[disk],
                          timeout=1500, env={"TEST_DISK": "/dev/vda",
                                             "KSRC": str(layout.tree)})
@@ -138,8 +132,10 @@ def run_demo(layout: Layout) -> int:
     if not stats:
         problems.append(f"no final statistics from ufq_simple in {UFQ_DEMO_LOG}")
     iouring_ok = report_iouring_demo(demo.guest.shared_dir)
+    ublk_ok = report_ublk_demo(demo.guest.shared_dir)
     failed = [r for r in demo.rows if r.result != "verified"]
-    if not demo.guest.ok or failed or not demo.rows or problems or not iouring_ok:
+    if (not demo.guest.ok or failed or not demo.rows or problems or not iouring_ok
+            or not ublk_ok):
         print(demo.guest.report(), file=sys.stderr)
         for problem in problems:
             print(f"KTAP: {problem}", file=sys.stderr)
