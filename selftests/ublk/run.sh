@@ -34,6 +34,7 @@ DIR=$(dirname "$(readlink -f "$0")")
 OUTPUT=${OUTPUT:-$DIR}
 . "$KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
 . "$DIR/../lib/strict.sh"
+. "$DIR/../lib/wait.sh"
 
 UBLK=$OUTPUT/ublk
 CTRL_TEST=$OUTPUT/ublk_ctrl_test
@@ -78,17 +79,6 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds
-wait_for() {
-	local i tries=$(($1 * 10))
-	shift
-	for ((i = 0; i < tries; i++)); do
-		"$@" && return 0
-		nap
-	done
-	return 1
-}
 
 # gone PID: the process has exited (init may not have reaped it yet)
 gone() {
@@ -575,6 +565,13 @@ io_start() {
 	IO_PID=$SPAWNED
 }
 
+# loop_io THREADS read|write: a loop device (DEV, ID, SRV) on a new
+# 32 MiB file $TMP/k0, and ublk_io's THREADS threads on it for up to 60 s
+loop_io() {
+	mkfile "$TMP/k0" 32M
+	add -t loop "$TMP/k0" && io_start "$WORK/io.out" "$DEV" "$1" 60 "$2"
+}
+
 # io_end OUT MAX_SECONDS START OUTCOME...: every ublk_io thread ended
 # within MAX_SECONDS of START, each in one of the OUTCOMEs (EIO, ENOSPC,
 # EOF...); an OUTCOME with a + must be seen at least once
@@ -615,9 +612,7 @@ no_d_state() {
 
 t_sigterm() {
 	local rc=0 t
-	mkfile "$TMP/k0" 32M
-	add -t loop "$TMP/k0" || return 1
-	io_start "$WORK/io.out" "$DEV" 8 60 write || rc=1
+	loop_io 8 write || return 1
 	t=$(now)
 	kill -TERM "$SRV"
 	# a clean stop: writes in flight complete, the next ones find the
@@ -663,9 +658,7 @@ t_sigint_foreground() {
 
 t_sigkill() {
 	local rc=0 t line
-	mkfile "$TMP/k0" 32M
-	add -t loop "$TMP/k0" || return 1
-	io_start "$WORK/io.out" "$DEV" 16 60 read || rc=1
+	loop_io 16 read || return 1
 	t=$(now)
 	kill -9 "$SRV"
 	# the reads in flight are aborted (EIO); a read issued once the disk
@@ -807,9 +800,7 @@ t_reissue() {
 
 t_del_during_io() {
 	local rc=0 t
-	mkfile "$TMP/k0" 32M
-	add -t loop "$TMP/k0" || return 1
-	io_start "$WORK/io.out" "$DEV" 8 60 write || rc=1
+	loop_io 8 write || return 1
 	t=$(now)
 	del_dev "$ID" "$SRV" || rc=1
 	msg "del and the server's exit took $(since "$t") s"
