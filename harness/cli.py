@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from harness.layout import Layout
+from harness.layout import PROFILES, Layout
 from harness.progress import say
 
 
@@ -34,7 +34,7 @@ def _cmd_config(layout: Layout, args: argparse.Namespace) -> int:
 def _cmd_build(layout: Layout, args: argparse.Namespace) -> int:
     from harness.kbuild import build_all
 
-    build_all(layout)
+    build_all(layout.with_profile(args.profile))
     return 0
 
 
@@ -120,8 +120,11 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_tree)
     sub.add_parser("config", help="assemble and write/check the kernel config"
                    ).set_defaults(func=_cmd_config)
-    sub.add_parser("build", help="build kernel, libbpf, bpftool, vmlinux.h and selftests"
-                   ).set_defaults(func=_cmd_build)
+    p = sub.add_parser("build", help="build kernel, libbpf, bpftool, vmlinux.h and selftests")
+    p.add_argument("--profile", choices=PROFILES, default="test",
+                   help="test: the debug kernel the tests run on (build/obj, the default);"
+                        " bench: the production-like benchmark kernel (build/bench/obj)")
+    p.set_defaults(func=_cmd_build)
     p = sub.add_parser("run", help="boot the built kernel and run a command as root")
     _add_guest_opts(p)
     p.add_argument("--timeout", type=float, default=600,
