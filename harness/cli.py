@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from harness.bench import CLOCKS
 from harness.layout import PROFILES, Layout
 from harness.progress import say
 
@@ -90,7 +91,7 @@ def _cmd_demo(layout: Layout, args: argparse.Namespace) -> int:
 def _cmd_bench(layout: Layout, args: argparse.Namespace) -> int:
     from harness.bench import run_benchmarks
 
-    return run_benchmarks(layout, args.names)
+    return run_benchmarks(layout, args.names, clock=args.clock, profile=args.profile)
 
 
 def _cmd_drgn(layout: Layout, args: argparse.Namespace) -> int:
@@ -138,7 +139,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("areas", nargs="*", help="selftests/<area> names (default: all)")
     p.set_defaults(func=_cmd_suite)
     sub.add_parser("demo", help="the project's demo (make run)").set_defaults(func=_cmd_demo)
-    p = sub.add_parser("bench", help="run benchmarks in one guest, print ratios")
+    p = sub.add_parser("bench", help="build the benchmark kernel if stale, run benchmarks in"
+                       " one guest, print ratios; fails on a failed run or a missed goal")
+    p.add_argument("--clock", choices=CLOCKS, default="icount",
+                   help="icount: QEMU instruction counting, one vCPU, guest time counts"
+                        " instructions (the default); wall: plain TCG in real time")
+    p.add_argument("--profile", choices=PROFILES, default="bench",
+                   help="the kernel measured (default bench; test: the debug kernel)")
     p.add_argument("names", nargs="*", help="benchmarks (default: all)")
     p.set_defaults(func=_cmd_bench)
     p = sub.add_parser("drgn", help="run drgn in a guest against the running kernel")
