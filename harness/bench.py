@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import shlex
 import statistics
@@ -50,7 +51,7 @@ from typing import Any
 from harness.layout import Layout
 from harness.progress import fmt_duration, say
 from harness.tables import format_table
-from harness.vm import GuestRun, make_disk, run_in_guest
+from harness.vm import GuestRun, kvm_usable, make_disk, run_in_guest
 
 CLOCKS = ("icount", "wall")
 # one instruction per ns of guest time; idle time is skipped, not waited for
@@ -723,37 +724,38 @@ def bench_table(rows: list[BenchRow], baseline: str, cost_label: str = "CPU/IO")
     return format_table(headers, out)
 
 
+def _md_cells(r: BenchRow, bench: Benchmark) -> list[str]:
+    """value, ratio to the baseline, cost, cost ratio, wall-clock ratio."""
+    base = r.variant == bench.baseline
+    cost = "-"
+    if r.cost is not None:
+        cost = f"{r.cost:,.0f} ns" if bench.cost_label == "ns/op" else _us(r.cost)
+    return [f"{r.value:,.0f}",
+            "1" if base else (r.ratio_spread.text(3) if r.ratio_spread else "-"),
+            cost,
+            "1" if base else (r.cost_ratio.text(3) if r.cost_ratio else "-"),
+            "1" if base else (r.wall_ratio.text(2) if r.wall_ratio else "-")]
+
+
 def markdown(report: BenchReport, command: str, meta: dict[str, Any]) -> str:
-    """The report as Markdown tables, for the README: one row per group,
-    one column per variant (value, ratio to the baseline with its spread,
-    cost), then the goals."""
+    """The report as Markdown, for the README: a table per group (one row per
+    variant: value, ratio to the baseline with its spread, cost and its
+    ratio, the wall-clock ratio when measured), then the goals."""
     bench = report.bench
     groups = list(dict.fromkeys(r.group for r in report.rows))
-    variants = list(dict.fromkeys(r.variant for r in report.rows))
-    cell = {(r.group, r.variant): r for r in report.rows}
+    wall = any(r.wall_ratio is not None for r in report.rows)
+    unit = report.rows[0].unit if report.rows else ""
+    headers = ["group", "variant", unit, f"/ {bench.baseline} (min..max)", bench.cost_label,
+               f"{bench.cost_label} / {bench.baseline} (min..max)"]
+    if wall:
+        headers.append(f"wall clock / {bench.baseline} (min..max)")
     lines = [f"`{command}`, {meta.get('date', '')}, kernel {meta.get('kernel', '?')},"
-             f" clock {meta.get('clock', '?')}, commit {meta.get('commit', '?')}", ""]
-    lines.append("| " + " | ".join(["group"] + variants) + " |")
-    lines.append("| " + " | ".join(["---"] * (len(variants) + 1)) + " |")
+             f" clock {meta.get('clock', '?')}, commit {meta.get('commit', '?')}", "",
+             "| " + " | ".join(headers) + " |", "| " + " | ".join(["---"] * len(headers)) + " |"]
     for g in groups:
-        cells = [g]
-        for v in variants:
-            r = cell.get((g, v))
-            if r is None:
-                cells.append("-")
-                continue
-            text = f"{r.value:,.0f}"
-            if v != bench.baseline and r.ratio_spread:
-                text += f" ({r.ratio_spread.text(3)})"
-            if r.cost is not None:
-                cost = f"{r.cost:,.0f} ns" if bench.cost_label == "ns/op" else _us(r.cost)
-                text += f"; {cost}"
-                if v != bench.baseline and r.cost_ratio:
-                    text += f" ({r.cost_ratio.text(3)})"
-            if r.wall_ratio is not None and v != bench.baseline:
-                text += f"; wall {r.wall_ratio.text(2)}"
-            cells.append(text)
-        lines.append("| " + " | ".join(cells) + " |")
+        for r in (r for r in report.rows if r.group == g):
+            cells = _md_cells(r, bench)
+            lines.append("| " + " | ".join([g, r.variant] + cells[:len(headers) - 2]) + " |")
     if report.verdicts:
         lines += ["", "| goal | group | median (min..max) | verdict |",
                   "| --- | --- | --- | --- |"]
@@ -829,6 +831,13 @@ def _commit(layout: Layout) -> str:
         return "?"
 
 
+def _force_tcg() -> None:
+    """Instruction counting is TCG's (QEMU refuses -icount with KVM): never
+    let the KVM probe, which a loaded host can fool, pick KVM."""
+    os.environ["HARNESS_KVM"] = "0"
+    kvm_usable.cache_clear()
+
+
 def _bench_guest(layout: Layout, benches: list[Benchmark], clock: str, name: str,
                  disk: Path) -> GuestRun:
     env = {"TEST_DISK": "/dev/vda", "KSRC": str(layout.tree), "BENCH_CLOCK": clock,
@@ -858,6 +867,8 @@ def run_benchmarks(layout: Layout, names: list[str], *, clock: str = "icount",
 
         build_all(layout)
     benches = [BENCHMARKS[n] for n in selected]
+    if clock == "icount":
+        _force_tcg()
     disk = make_disk(layout.build_dir / "disks/bench.img", 1024)
     start = time.monotonic()
     guest = _bench_guest(layout, benches, clock, "bench", disk)
