@@ -862,6 +862,7 @@ def run_benchmarks(layout: Layout, names: list[str], *, clock: str = "icount",
     command = shlex.join(["python", "-m", "harness", "bench", "--clock", clock,
                           "--profile", profile, *selected])
     layout = layout.with_profile(profile)
+    commit = _commit(layout)  # of the tree measured, before anything else changes it
     if build:
         from harness.kbuild import build_all
 
@@ -883,7 +884,7 @@ def run_benchmarks(layout: Layout, names: list[str], *, clock: str = "icount",
     release = (guest.shared_dir / "kernel-release")
     meta = {"command": command, "clock": clock, "profile": profile,
             "kernel": release.read_text().strip() if release.exists() else "?",
-            "commit": _commit(layout), "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+            "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M %Z"),
             "guest_seconds": round(guest_seconds),
             "guest_runs": [str(g.run_dir) for g in guests]}
     out = layout.out_dir / "bench"
