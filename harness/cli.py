@@ -68,12 +68,20 @@ def _cmd_shell(layout: Layout, args: argparse.Namespace) -> int:
 
 
 def _cmd_suite(layout: Layout, args: argparse.Namespace) -> int:
+    from harness.kbuild import selftest_areas
     from harness.suite import area_failures, run_suite, summary_lines
 
-    run = run_suite(layout, args.areas or None)
-    for line in summary_lines(run):
+    known = [p.name for p in selftest_areas(layout)]
+    unknown = [a for a in args.areas if a not in known]
+    if unknown:
+        print(f"suite: no selftests/<area>/run.sh for {', '.join(unknown)}; "
+              f"areas: {', '.join(known)}", file=sys.stderr)
+        return 2
+    strict = not args.allow_skips
+    run = run_suite(layout, args.areas or None, strict=strict)
+    for line in summary_lines(run, strict=strict):
         print(line)
-    failures = [p for res in run.areas.values() for p in area_failures(res)]
+    failures = [p for res in run.areas.values() for p in area_failures(res, strict=strict)]
     if run.guest.splats or run.guest.status is None:
         print(run.guest.report(), file=sys.stderr)
         return 1
@@ -103,7 +111,8 @@ def _cmd_drgn(layout: Layout, args: argparse.Namespace) -> int:
 def _cmd_series(layout: Layout, args: argparse.Namespace) -> int:
     from harness.submission import write_series
 
-    return write_series(layout, Path(args.out) if args.out else None, bisect=args.bisect)
+    return write_series(layout, Path(args.out) if args.out else None, bisect=args.bisect,
+                        signoff=args.signoff)
 
 
 def _add_guest_opts(p: argparse.ArgumentParser) -> None:
@@ -137,6 +146,10 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_shell)
     p = sub.add_parser("suite", help="run the KTAP selftests in one guest")
     p.add_argument("areas", nargs="*", help="selftests/<area> names (default: all)")
+    p.add_argument("--allow-skips", action="store_true",
+                   help="not strict: tests may skip for a missing feature (a kernel or "
+                        "machine other than the project's); by default any skip not in "
+                        "harness/expected_skips.py fails")
     p.set_defaults(func=_cmd_suite)
     sub.add_parser("demo", help="the project's demo (make run)").set_defaults(func=_cmd_demo)
     p = sub.add_parser("bench", help="build the benchmark kernel if stale, run benchmarks in"
@@ -155,6 +168,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("series", help="write the series as format-patch files, checkpatch it")
     p.add_argument("--out", help="output directory (default out/series)")
     p.add_argument("--bisect", action="store_true", help="also build every prefix of the series")
+    p.add_argument("--signoff", metavar="'NAME <EMAIL>'",
+                   help="who writes and signs off the patches (default: your git "
+                        "user.name and user.email; refused without one)")
     p.set_defaults(func=_cmd_series)
     return ap
 
@@ -172,3 +188,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a harness bug: say so, keep the traceback in a file
+        saved = save_traceback(layout)
+        print(f"error: the harness failed in `{args.cmd}` with {type(exc).__name__}: {exc}\n"
+              f"This is a bug of the harness, not of the kernel: the traceback is in "
+              f"{saved}; report it with that file.", file=sys.stderr)
+        return 1
+
+
+def save_traceback(layout: Layout) -> Path:
+    import traceback
+
+    path = layout.out_dir / "harness-traceback.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(traceback.format_exc())
+    return path

@@ -2,8 +2,11 @@
 
 Only kernel log lines (those with a printk timestamp) are scanned, so a test
 program printing the word "WARNING:" is not mistaken for a kernel warning.
-A splat is reported whole: from its first line to the kernel's end-of-trace
-marker, or a bounded number of lines when there is none.
+The timestamp need not start the line: on the console, kernel messages
+interleave with the command's output, so a splat may begin in the middle
+of a line the command had started.  A splat is reported whole: from its
+first line to the kernel's end-of-trace marker, or a bounded number of
+lines when there is none.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import re
 from dataclasses import dataclass
 
 _TIMESTAMP = re.compile(r"^\s*(?:<\d+>)?\[\s*\d+\.\d+\]\s?")
+# printk.time=1's "[%5lu.%06lu] " after other output on the same line
+_TIMESTAMP_INSIDE = re.compile(r"(?:<\d+>)?\[\s*\d+\.\d{6}\] ?")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 # (kind, pattern on the message after the timestamp)
@@ -50,9 +55,10 @@ class Splat:
     first_line: str
     text: str
     line_number: int
+    source: str = "console"  # or "dmesg": the kernel log the guest saved
 
     def __str__(self) -> str:
-        return f"{self.kind} at console line {self.line_number}:\n{self.text}"
+        return f"{self.kind} at {self.source} line {self.line_number}:\n{self.text}"
 
 
 def clean_line(line: str) -> str:
@@ -65,11 +71,21 @@ def kernel_message(line: str) -> str | None:
     return line[m.end():] if m else None
 
 
+def kernel_message_in(line: str) -> str | None:
+    """The kernel message in a console line, also one that starts after
+    the command's own output on that line."""
+    msg = kernel_message(line)
+    if msg is not None:
+        return msg
+    m = _TIMESTAMP_INSIDE.search(line)
+    return line[m.end():] if m else None
+
+
 def find_splats(console: str) -> list[Splat]:
     lines = [clean_line(line) for line in console.splitlines()]
     starts: list[tuple[int, str, str]] = []
     for i, line in enumerate(lines):
-        msg = kernel_message(line)
+        msg = kernel_message_in(line)
         kind = _classify(msg) if msg is not None else None
         if kind is not None and msg is not None:
             starts.append((i, kind, msg.strip()))

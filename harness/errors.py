@@ -4,8 +4,9 @@ from harness.kbuild import BuildError
 from harness.kconfig import ConfigError
 from harness.series import SeriesError
 from harness.submission import SubmissionError
+from harness.tools import ToolError
 from harness.tree import AssemblyError
 from harness.vm import GuestError
 
 HARNESS_ERRORS = (AssemblyError, BuildError, ConfigError, GuestError, SeriesError,
-                  SubmissionError)
+                  SubmissionError, ToolError)

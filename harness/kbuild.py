@@ -23,6 +23,7 @@ from pathlib import Path
 from harness import kconfig
 from harness.layout import Layout
 from harness.progress import StageTimer, fmt_duration, say
+from harness.tools import missing, run_tool
 
 LOCK_FILE = Path.home() / ".cache/ufq-harness/kernel-build.lock"
 CLANG = "clang-19"
@@ -83,8 +84,11 @@ def run_logged(cmd: list[str], log: Path, step: str, env: dict[str, str],
     with open(log, "w") as out:
         out.write(f"$ {' '.join(cmd)}\n")
         out.flush()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, env=env, cwd=cwd, errors="replace")
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, env=env, cwd=cwd, errors="replace")
+        except FileNotFoundError as exc:
+            raise missing(Path(cmd[0]).name) from exc
         assert proc.stdout is not None
         for line in proc.stdout:
             out.write(line)
@@ -181,8 +185,9 @@ def build_tools(layout: Layout) -> None:
         layout.vmlinux_h.parent.mkdir(parents=True, exist_ok=True)
         tmp = layout.vmlinux_h.with_suffix(".tmp")
         with open(tmp, "w") as out:
-            subprocess.run([str(layout.bpftool), "btf", "dump", "file", str(layout.vmlinux),
-                            "format", "c"], stdout=out, check=True)
+            run_tool([str(layout.bpftool), "btf", "dump", "file", str(layout.vmlinux),
+                      "format", "c"], f"generating {layout.vmlinux_h} from the kernel's BTF",
+                     stdout=out)
         tmp.replace(layout.vmlinux_h)
         say(f"generated {layout.vmlinux_h}")
 

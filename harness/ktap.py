@@ -1,10 +1,18 @@
 """Parse KTAP (kselftest and KUnit output) into results.
 
-Handles the version line, the plan, ``ok``/``not ok`` lines with a
+Handles the version line, the plan (``1..N``, or ``1..0 # SKIP reason``
+for a program that skipped everything), ``ok``/``not ok`` lines with a
 ``# SKIP``/``# XFAIL``/``# TODO`` directive, ``#`` diagnostics (attached to
-the result that follows them) and indented subtests.  A result missing from
-the plan is reported as a failure, so a test program that dies half-way
-cannot pass.
+the result that follows them), ``Bail out!`` and nested subtests.
+
+The parser is strict, since a test program that dies half-way or prints
+garbage must not pass: at every level, a missing plan, a result missing
+from the plan, a result numbered above the plan, a number used twice, a
+plan of 0 without a SKIP, subtests with no result line after them and
+``Bail out!`` are reported as problems.  Only a block that starts with a
+version line, ``# Subtest:`` or a plan nests; any other indented line
+(a tool's own output) is a diagnostic, so it cannot swallow the results
+that follow it.
 """
 
 from __future__ import annotations
@@ -15,8 +23,10 @@ from dataclasses import dataclass, field
 _RESULT = re.compile(
     r"^(not ok|ok)\s+(\d+)\s*(?:-\s*)?(.*?)\s*(?:#\s*(SKIP|TODO|XFAIL)\b\s*(.*))?$",
     re.IGNORECASE)
-_PLAN = re.compile(r"^1\.\.(\d+)")
+_PLAN = re.compile(r"^1\.\.(\d+)\s*(?:#\s*(SKIP)\b\s*(.*))?$", re.IGNORECASE)
 _VERSION = re.compile(r"^(?:KTAP|TAP) version \d+")
+_SUBTEST = re.compile(r"^#\s*Subtest:\s*(.*)$")
+_BAIL_OUT = re.compile(r"^Bail out!\s*(.*)$")
 
 
 @dataclass
@@ -57,6 +67,14 @@ class KtapReport:
     results: list[KtapResult]
     plan: int | None
     problems: list[str]  # structural problems: missing results, no plan, ...
+    skip_all: str | None = None  # the reason of a "1..0 # SKIP reason" plan
+    trailing: list[str] = field(default_factory=list)  # diagnostics after the last result
+
+    @property
+    def whole_skip(self) -> bool:
+        """The output is exactly a skip of everything: ``1..0 # SKIP reason``
+        and no result (what kselftest's ktap_skip_all prints)."""
+        return self.skip_all is not None and not self.results and not self.problems
 
     def flat(self, prefix: str = "") -> list[tuple[str, KtapResult]]:
         """(path, result) for every result, subtests as 'parent/child'."""
@@ -73,30 +91,73 @@ class KtapReport:
 
 
 def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
+    expanded = line.expandtabs(8)
+    return len(expanded) - len(expanded.lstrip(" "))
+
+
+def _starts_block(line: str) -> bool:
+    return bool(_VERSION.match(line) or _SUBTEST.match(line) or _PLAN.match(line))
+
+
+@dataclass
+class _Level:
+    """What one nesting level of the output held."""
+
+    results: list[KtapResult] = field(default_factory=list)
+    plan: int | None = None
+    skip_all: str | None = None
+    problems: list[str] = field(default_factory=list)
+    trailing: list[str] = field(default_factory=list)
+    name: str = ""  # from "# Subtest: name"
 
 
 def parse(text: str) -> KtapReport:
     lines = [line.rstrip("\r\n") for line in text.splitlines()]
-    results, plan, problems, _ = _parse_level(lines, 0, 0)
-    if plan is None and not results:
-        problems.append("no KTAP output (no plan and no results)")
-    elif plan is not None:
-        numbers = {r.number for r in results}
-        missing = [n for n in range(1, plan + 1) if n not in numbers]
-        if missing:
-            problems.append(f"planned {plan} results, missing {len(missing)}: "
-                            f"{', '.join(map(str, missing[:20]))}")
-    return KtapReport(results=results, plan=plan, problems=problems)
+    level, _ = _parse_level(lines, 0, 0)
+    problems = level.problems
+    if level.plan is None and not level.results:
+        problems = ["no KTAP output (no plan and no results)"] + problems
+    else:
+        problems = _plan_problems(level, "") + problems
+    return KtapReport(results=level.results, plan=level.plan, problems=problems,
+                      skip_all=level.skip_all, trailing=level.trailing)
 
 
-def _parse_level(lines: list[str], start: int, indent: int
-                 ) -> tuple[list[KtapResult], int | None, list[str], int]:
-    results: list[KtapResult] = []
-    plan: int | None = None
+def _plan_problems(level: _Level, where: str) -> list[str]:
+    """What is wrong with one level's plan and numbering."""
+    pre = f"{where}: " if where else ""
     problems: list[str] = []
+    numbers = [r.number for r in level.results]
+    duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
+    if duplicates:
+        problems.append(f"{pre}result number(s) used more than once: "
+                        f"{', '.join(map(str, duplicates))}")
+    if level.plan is None:
+        problems.append(f"{pre}no plan (1..N) for {len(numbers)} result(s)")
+        return problems
+    if level.plan == 0:
+        if level.skip_all is None:
+            problems.append(f"{pre}a plan of 0 tests without a SKIP reason")
+        if numbers:
+            problems.append(f"{pre}a plan of 0 tests, but {len(numbers)} result(s)")
+        return problems
+    above = sorted({n for n in numbers if n > level.plan or n < 1})
+    if above:
+        problems.append(f"{pre}result number(s) outside the plan 1..{level.plan}: "
+                        f"{', '.join(map(str, above))}")
+    present = set(numbers)
+    missing = [n for n in range(1, level.plan + 1) if n not in present]
+    if missing:
+        problems.append(f"{pre}planned {level.plan} results, missing {len(missing)}: "
+                        f"{', '.join(map(str, missing[:20]))}")
+    return problems
+
+
+def _parse_level(lines: list[str], start: int, indent: int) -> tuple[_Level, int]:
+    level = _Level()
     pending_diag: list[str] = []
     pending_subtests: list[KtapResult] = []
+    pending_name = ""
     i = start
     while i < len(lines):
         raw = lines[i]
@@ -108,32 +169,56 @@ def _parse_level(lines: list[str], start: int, indent: int
         if ind < indent:
             break
         if ind > indent:
-            # An indented block: subtests of the result that follows it.
-            subs, _, sub_problems, i = _parse_level(lines, i, ind)
-            pending_subtests.extend(subs)
-            problems.extend(sub_problems)
+            if not _starts_block(line):
+                pending_diag.append(line[1:].strip() if line.startswith("#") else line)
+                i += 1
+                continue
+            # A nested block: the subtests of the result that follows it.
+            if pending_subtests:
+                level.problems.append(f"subtests of '{pending_name or '?'}' have no "
+                                      "result line")
+            sub, i = _parse_level(lines, i, ind)
+            pending_subtests, pending_name = sub.results, sub.name
+            label = sub.name or f"subtest block before result {len(level.results) + 1}"
+            level.problems += _plan_problems(sub, label)
+            level.problems += [f"{label}: {p}" for p in sub.problems]
             continue
         if _VERSION.match(line):
             i += 1
             continue
+        m = _SUBTEST.match(line)
+        if m:
+            level.name = level.name or m.group(1).strip()
+            i += 1
+            continue
+        m = _BAIL_OUT.match(line)
+        if m:
+            level.problems.append(f"Bail out!{' ' + m.group(1) if m.group(1) else ''}")
+            i += 1
+            continue
         m = _PLAN.match(line)
         if m:
-            plan = int(m.group(1))
+            if level.plan is not None:
+                level.problems.append(f"a second plan: {line}")
+            level.plan = int(m.group(1))
+            if m.group(2):
+                level.skip_all = (m.group(3) or "").strip()
             i += 1
             continue
         m = _RESULT.match(line)
         if m:
             status, number, name, directive, reason = m.groups()
-            results.append(KtapResult(
+            result = KtapResult(
                 number=int(number), name=name.strip(), ok=status.lower() == "ok",
                 directive=(directive or "").upper(), reason=(reason or "").strip(),
-                diagnostics=pending_diag, subtests=pending_subtests))
-            pending_diag, pending_subtests = [], []
+                diagnostics=pending_diag, subtests=pending_subtests)
+            level.results.append(result)
+            pending_diag, pending_subtests, pending_name = [], [], ""
             i += 1
             continue
-        if line.startswith("#"):
-            pending_diag.append(line[1:].strip())
-        else:
-            pending_diag.append(line)
+        pending_diag.append(line[1:].strip() if line.startswith("#") else line)
         i += 1
-    return results, plan, problems, i
+    if pending_subtests:
+        level.problems.append(f"subtests of '{pending_name or '?'}' have no result line")
+    level.trailing = pending_diag
+    return level, i

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+
+_sink: Callable[[str], None] | None = None
+
+
+def set_sink(sink: Callable[[str], None] | None) -> None:
+    """Send status lines to ``sink`` instead of stderr (pytest's conftest
+    does, so that they reach the terminal while pytest captures output)."""
+    global _sink
+    _sink = sink
 
 
 def say(message: str) -> None:
     """One status line, prefixed so it stands out from tool output."""
-    print(f"[harness] {message}", file=sys.stderr, flush=True)
+    line = f"[harness] {message}"
+    if _sink is not None:
+        _sink(line)
+    else:
+        print(line, file=sys.stderr, flush=True)
 
 
 def fmt_duration(seconds: float) -> str:

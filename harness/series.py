@@ -28,7 +28,7 @@ class SeriesError(Exception):
 
 @dataclass(frozen=True)
 class PatchMessage:
-    author: str
+    author: str | None  # a From: header: the patch's real author, when not ours
     subject: str
     body: str
 
@@ -91,7 +91,13 @@ def parse_series(series_file: Path) -> list[SeriesEntry]:
 
 
 def parse_patch_message(patch: Path) -> PatchMessage:
-    """Author, subject (without [PATCH]) and body of a format-patch file."""
+    """Author, subject (without [PATCH]) and body of a format-patch file.
+
+    The project's own patches carry no From: and no Signed-off-by: the
+    person who writes the series out (``harness series``) is their author
+    and signs them off, as ``git format-patch -s`` does.  A From: header
+    names a real author of a patch carried from elsewhere.
+    """
     text = patch.read_text(errors="replace")
     head, sep, _ = text.partition("\n---\n")
     if not sep:
@@ -101,11 +107,11 @@ def parse_patch_message(patch: Path) -> PatchMessage:
     if lines and lines[0].startswith("From ") and not lines[0].startswith("From:"):
         lines = lines[1:]
     msg = email.message_from_string("\n".join(lines), policy=email.policy.default)
-    author = str(msg.get("From", "")).strip()
+    author = str(msg.get("From", "")).strip() or None
     subject = re.sub(r"^\[PATCH[^\]]*\]\s*", "", str(msg.get("Subject", "")).strip())
     body = msg.get_payload()
     if not isinstance(body, str):
         raise SeriesError(f"{patch}: not a plain format-patch message")
-    if not author or not subject:
-        raise SeriesError(f"{patch}: needs From: and Subject: headers (git format-patch form)")
+    if not subject:
+        raise SeriesError(f"{patch}: needs a Subject: header (git format-patch form)")
     return PatchMessage(author=author, subject=subject, body=body.strip() + "\n")

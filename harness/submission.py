@@ -28,6 +28,7 @@ from pathlib import Path
 from harness.layout import Layout
 from harness.progress import say
 from harness.series import SeriesEntry, parse_series
+from harness.tools import missing
 from harness.tree import Base, prepare_base
 
 COVER_FILE = "cover-letter"
@@ -61,28 +62,65 @@ def justifications(patch: Path) -> list[Justification]:
 
 def _git(repo: Path, *args: str, env: dict[str, str] | None = None,
          input_text: str | None = None) -> str:
-    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                          env=env, input=input_text)
+    try:
+        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                              env=env, input=input_text)
+    except FileNotFoundError as exc:
+        raise missing("git") from exc
     if proc.returncode != 0:
         raise SubmissionError(f"git {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
     return proc.stdout
 
 
-def _split_author(author: str) -> tuple[str, str]:
-    m = re.match(r"^(.*?)\s*<([^>]+)>$", author)
-    if not m:
-        raise SubmissionError(f"author {author!r} is not 'Name <email>'")
-    return m.group(1), m.group(2)
+@dataclass(frozen=True)
+class Identity:
+    """A person: who writes the series out and signs it off."""
+
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
 
 
-def make_commits(layout: Layout, base: Base, entries: list[SeriesEntry], repo: Path) -> None:
-    """A scratch repository: a base commit, then one commit per series entry."""
+def parse_identity(text: str) -> Identity:
+    m = re.match(r"^\s*(.*?)\s*<([^<>\s]+@[^<>\s]+)>\s*$", text)
+    if not m or not m.group(1):
+        raise SubmissionError(f"{text!r} is not an identity: give 'Full Name <email>'")
+    return Identity(m.group(1), m.group(2))
+
+
+def signer_identity(layout: Layout, given: str | None = None) -> Identity:
+    """Who signs the series: ``given`` ('Name <email>'), or the git identity
+    (user.name, user.email) of whoever runs the harness.  Never invented."""
+    if given:
+        return parse_identity(given)
+    values = []
+    for key in ("user.name", "user.email"):
+        proc = subprocess.run(["git", "-C", str(layout.repo), "config", key],
+                              capture_output=True, text=True)
+        values.append(proc.stdout.strip() if proc.returncode == 0 else "")
+    name, email = values
+    if not name or not email:
+        raise SubmissionError(
+            "no identity to sign the series with: the patches are written and signed off "
+            "by the person who runs `harness series`; set yours with `git config --global "
+            "user.name 'Full Name'` and `git config --global user.email you@example.com`, "
+            "or pass --signoff 'Full Name <email>'")
+    return Identity(name, email)
+
+
+def make_commits(layout: Layout, base: Base, entries: list[SeriesEntry], repo: Path,
+                 signer: Identity) -> None:
+    """A scratch repository: a base commit, then one commit per series entry,
+    written and signed off by ``signer`` (authored by a patch's From:, if
+    it names another author)."""
     if repo.exists():
         shutil.rmtree(repo)
     repo.mkdir(parents=True)
     _git(repo, "init", "-q", "-b", "series")
-    _git(repo, "config", "user.name", "harness")
-    _git(repo, "config", "user.email", "harness@localhost")
+    _git(repo, "config", "user.name", signer.name)
+    _git(repo, "config", "user.email", signer.email)
     _git(repo, "config", "core.abbrev", "12")
     touched = sorted({p for e in entries for p in e.touched_files()})
     for rel in touched:
@@ -98,7 +136,7 @@ def make_commits(layout: Layout, base: Base, entries: list[SeriesEntry], repo: P
     _git(repo, "tag", "base")
     for entry in entries:
         msg = entry.message()
-        name, email = _split_author(msg.author)
+        author = parse_identity(msg.author) if msg.author else signer
         if entry.touched_files():
             proc = subprocess.run(["git", "-C", str(repo), "apply", "--index", str(entry.patch)],
                                   capture_output=True, text=True)
@@ -110,11 +148,11 @@ def make_commits(layout: Layout, base: Base, entries: list[SeriesEntry], repo: P
             shutil.copy2(layout.repo / rel, repo / rel)
             _git(repo, "add", rel)
         date = _DATE.search(entry.patch.read_text(errors="replace"))
-        cenv = {**env, "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
-                "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+        cenv = {**env, "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
+                "GIT_COMMITTER_NAME": signer.name, "GIT_COMMITTER_EMAIL": signer.email}
         if date:
             cenv["GIT_AUTHOR_DATE"] = date.group(1).strip()
-        _git(repo, "commit", "-q", "--allow-empty", "-F", "-", env=cenv,
+        _git(repo, "commit", "-q", "--signoff", "--allow-empty", "-F", "-", env=cenv,
              input_text=f"{msg.subject}\n\n{msg.body}")
         notes = [f"checkpatch: {j.report_type}: {j.reason}" for j in justifications(entry.patch)]
         if notes:
@@ -158,8 +196,11 @@ def checkpatch(layout: Layout, patches: list[Path], entries: list[SeriesEntry]) 
             cmd += ["--ignore", ",".join(j.report_type for j in ignores)]
             for j in ignores:
                 say(f"{patch.name}: checkpatch {j.report_type} justified: {j.reason}")
-        proc = subprocess.run(cmd + [str(patch)], capture_output=True, text=True,
-                              cwd=layout.tree)
+        try:
+            proc = subprocess.run(cmd + [str(patch)], capture_output=True, text=True,
+                                  cwd=layout.tree)
+        except FileNotFoundError as exc:
+            raise missing("perl") from exc
         if proc.returncode != 0:
             failures.append(f"{patch.name}:\n{proc.stdout}{proc.stderr}")
         else:
@@ -187,18 +228,21 @@ def bisect_builds(layout: Layout, count: int) -> None:
             assemble(layout)
 
 
-def write_series(layout: Layout, out: Path | None = None, *, bisect: bool = False) -> int:
+def write_series(layout: Layout, out: Path | None = None, *, bisect: bool = False,
+                 signoff: str | None = None) -> int:
     entries = parse_series(layout.series_file)
     if not entries:
         print("the series is empty: nothing to write", file=sys.stderr)
         return 1
+    signer = signer_identity(layout, signoff)
+    say(f"writing the series as {signer} (author and Signed-off-by)")
     out = out or layout.out_dir / "series"
     base = prepare_base(layout)
     from harness.tree import assemble
 
     assemble(layout)  # checkpatch.pl runs from the assembled tree
     repo = layout.build_dir / "series-git"
-    make_commits(layout, base, entries, repo)
+    make_commits(layout, base, entries, repo, signer)
     patches = format_patches(layout, repo, out, len(entries))
     say(f"wrote {len(entries)} patches and a cover letter to {out}")
     failures = checkpatch(layout, patches, entries)

@@ -20,6 +20,7 @@ from pathlib import Path
 from harness.layout import Layout, base_source
 from harness.progress import say
 from harness.series import SeriesEntry, parse_series
+from harness.tools import missing, run_tool
 
 
 class AssemblyError(Exception):
@@ -51,14 +52,49 @@ def prepare_base(layout: Layout) -> Base:
     """The base tree: the user's KSRC, or the tarball unpacked once."""
     kind, where = base_source()
     if kind == "ksrc":
-        if not (where / "Makefile").is_file() or not (where / "Kconfig").is_file():
-            raise AssemblyError(f"KSRC={where} is not a kernel source tree (no Makefile/Kconfig)")
-        head = ""
-        if (where / ".git").exists():
-            head = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"],
-                                  capture_output=True, text=True).stdout.strip()
-        return Base(path=where, identity=f"ksrc:{where}:{head}")
+        return ksrc_base(where)
     return unpack_tarball(where, layout.base_cache)
+
+
+def ksrc_base(where: Path) -> Base:
+    """A user's kernel tree as the base.
+
+    It must be clean of an in-place build: kbuild refuses to build out of
+    tree (O=) from a source tree that has its own .config or
+    include/config.  Its identity covers every file's size and mtime, not
+    only a git commit, so uncommitted edits reach the build tree.
+    """
+    if not (where / "Makefile").is_file() or not (where / "Kconfig").is_file():
+        raise AssemblyError(f"KSRC={where} is not a kernel source tree (no Makefile/Kconfig)")
+    built = [rel for rel in (".config", "include/config") if (where / rel).exists()]
+    if built:
+        raise AssemblyError(
+            f"KSRC={where} has been built in place ({', '.join(built)}): the harness "
+            "builds out of tree, which kbuild refuses for such a tree; run `make mrproper` "
+            "there, or point KSRC at a clean tree")
+    head = ""
+    if (where / ".git").exists():
+        proc = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"],
+                              capture_output=True, text=True)
+        head = proc.stdout.strip()
+    return Base(path=where, identity=f"ksrc:{where}:{head}:{tree_digest(where)}")
+
+
+def tree_digest(root: Path) -> str:
+    """A digest of every file's path, size and mtime under ``root`` (.git
+    excluded): it changes when any file is edited, added or removed."""
+    digest = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not (dirpath == str(root) and d == ".git"))
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            digest.update(f"{os.path.relpath(path, root)}\0{st.st_size}\0"
+                          f"{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def unpack_tarball(tarball: Path, cache: Path) -> Base:
@@ -79,7 +115,7 @@ def unpack_tarball(tarball: Path, cache: Path) -> Base:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    subprocess.run(["tar", "-xf", str(tarball), "-C", str(tmp)], check=True)
+    run_tool(["tar", "-xf", str(tarball), "-C", str(tmp)], f"unpacking {tarball}")
     tops = [p for p in tmp.iterdir() if p.is_dir()]
     if len(tops) != 1:
         raise AssemblyError(f"{tarball}: expected one top directory, found {len(tops)}")
@@ -91,8 +127,8 @@ def unpack_tarball(tarball: Path, cache: Path) -> Base:
 def _copy_base(base: Base, tree: Path) -> None:
     say(f"copying base {base.path} to {tree}")
     tree.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["rsync", "-a", "--delete", "--exclude=/.git", f"{base.path}/", f"{tree}/"],
-                   check=True)
+    run_tool(["rsync", "-a", "--delete", "--exclude=/.git", f"{base.path}/", f"{tree}/"],
+             f"copying the base {base.path} to {tree}")
 
 
 def _digest(path: Path) -> str:
@@ -102,10 +138,13 @@ def _digest(path: Path) -> str:
 def _apply_patch(entry: SeriesEntry, staging: Path, base: Base) -> None:
     rej = staging.parent / f"{entry.name}.rej"
     rej.unlink(missing_ok=True)
-    proc = subprocess.run(
-        ["patch", "-p1", "--batch", "--forward", "--fuzz=0", "--no-backup-if-mismatch",
-         "-r", str(rej), "-d", str(staging), "-i", str(entry.patch)],
-        capture_output=True, text=True)
+    try:
+        proc = subprocess.run(
+            ["patch", "-p1", "--batch", "--forward", "--fuzz=0", "--no-backup-if-mismatch",
+             "-r", str(rej), "-d", str(staging), "-i", str(entry.patch)],
+            capture_output=True, text=True)
+    except FileNotFoundError as exc:
+        raise missing("patch") from exc
     if proc.returncode == 0:
         return
     detail = proc.stdout + proc.stderr

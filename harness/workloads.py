@@ -18,7 +18,7 @@ from harness import ktap
 from harness.iouring_demo import iouring_demo_command, report_iouring_demo
 from harness.layout import Layout
 from harness.tables import format_table
-from harness.vm import GuestRun, make_disk, run_in_guest
+from harness.vm import GuestError, GuestRun, make_disk, run_in_guest
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,21 @@ class VerifyRow:
 
 
 def read_verify_rows(path: Path) -> list[VerifyRow]:
+    """The rows selftests/block/verify.sh wrote; a garbled file is an error
+    that names it (the guest wrote it half, or the format changed)."""
     if not path.exists():
         return []
-    with open(path) as fh:
-        return [VerifyRow(r["device"], r["scheduler"], int(r["bytes_written"]),
-                          int(r["bytes_verified"]), r["result"])
-                for r in csv.DictReader(fh, delimiter="\t")]
+    rows = []
+    with open(path, errors="replace") as fh:
+        for n, r in enumerate(csv.DictReader(fh, delimiter="\t"), 2):
+            try:
+                rows.append(VerifyRow(r["device"], r["scheduler"], int(r["bytes_written"]),
+                                      int(r["bytes_verified"]), r["result"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise GuestError(f"{path}:{n}: not a row of verify.sh's table ({exc}): "
+                                 f"{dict(r)}; the guest's workload did not finish writing "
+                                 "it, see the run's console.log") from exc
+    return rows
 
 
 def verify_table(rows: list[VerifyRow]) -> str:

@@ -9,16 +9,16 @@
 DIR=$(dirname "$(readlink -f "$0")")
 . "$KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
 . "$DIR/../lib/blk.sh"
+. "$DIR/../lib/strict.sh"
 
 SCHEDULERS=${SCHEDULERS:-"none mq-deadline kyber bfq"}
 SIZE=${VERIFY_SIZE:-32M}
 TSV=${HARNESS_SHARED:-/tmp}/verify.tsv
 WORK=$(mktemp -d)
 
-devices="/dev/verify0"
-[ -n "${TEST_DISK:-}" ] && [ -b "$TEST_DISK" ] && devices="$devices $TEST_DISK"
-
 ktap_print_header
+check_test_disk
+devices="/dev/verify0 ${TEST_DISK:-}"
 set -- $devices
 ndev=$#
 nsched=$(echo $SCHEDULERS | wc -w)
@@ -52,7 +52,7 @@ for dev in $devices; do
 			ktap_print_msg "fio error $errors, wrote $written bytes"
 		else
 			ktap_print_msg "fio failed on $dev under $sched:"
-			[ -f "$json" ] && sed 's/^/# /' "$json" | tail -20
+			cat "$json.log" "$json" 2>/dev/null | tail -20 | sed 's/^/# /'
 		fi
 		printf '%s\t%s\t0\t0\tFAILED\n' "$(dev_name "$dev")" "$sched" >> "$TSV"
 		ktap_test_fail "$name"
@@ -62,14 +62,28 @@ done
 nullb_destroy verify0
 
 # The check itself must be able to fail: a plain null_blk stores nothing, so
-# verifying data read back from it has to report a mismatch.
-if nullb_create lossy0 64 memory_backed=0; then
-	if fio_verify /dev/lossy0 4M "$WORK/lossy.json"; then
+# verifying data read back from it has to fail with fio's verify error: a
+# "verify: bad ..." or "crc32c: verify failed" line and the job's error
+# EILSEQ (84), not any other failure of fio (missing, a bad option, EIO).
+VERIFY_ERROR='^(verify: bad |crc32c: verify failed )'
+lossy_verify_fails() {
+	local json=$WORK/lossy.json rc err
+	fio_verify /dev/lossy0 4M "$json"
+	rc=$?
+	if [ $rc -eq 0 ]; then
 		ktap_print_msg "fio verify passed on a device that stores nothing"
-		ktap_test_fail "verify detects lost data"
-	else
-		ktap_test_pass "verify detects lost data"
+		return 1
 	fi
+	err=$(fio_json_field "$json" 'j["jobs"][0]["error"]' 2>/dev/null)
+	if [ "$err" != 84 ] || ! grep -Eq "$VERIFY_ERROR" "$json.log"; then
+		ktap_print_msg "fio exited with $rc, job error ${err:-none}: not a verify failure (want error 84, EILSEQ, and a verify error line):"
+		tail -10 "$json.log" | sed 's/^/# /'
+		return 1
+	fi
+	ktap_print_msg "fio exited with $rc, job error $err: $(grep -Em1 "$VERIFY_ERROR" "$json.log")"
+}
+if nullb_create lossy0 64 memory_backed=0; then
+	ktap_test_result "verify detects lost data" lossy_verify_fails
 	nullb_destroy lossy0
 else
 	ktap_test_fail "verify detects lost data (cannot create lossy0)"

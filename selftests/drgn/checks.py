@@ -47,8 +47,7 @@ wait_ready(Path(sys.argv[2]))
 modules = [importlib.import_module(name) for name in sys.argv[3:]]
 plans = [m.plan() for m in modules]
 
-ksft.print_header()
-ksft.set_plan(sum(plans))
+ksft.set_plan(sum(plans))  # after run.sh's KTAP header
 for module, planned in zip(modules, plans, strict=True):
     results = Results(module.__name__)
     ksft.print_msg(f"{time.monotonic():.1f}: {module.__name__}")

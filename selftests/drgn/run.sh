@@ -16,11 +16,14 @@
 #           checked against that report (io_uring_checks.py).
 #
 # Environment: KSRC (kernel tree), OUTPUT (build/selftests/drgn: the other
-# areas' programs are next to it), TEST_DISK (optional).
+# areas' programs are next to it), TEST_DISK (optional), DRGN (the drgn
+# program), HARNESS_STRICT (selftests/lib/strict.sh: no drgn, no
+# /proc/kcore or a TEST_DISK that is no block device fails the area).
 
 DIR=$(dirname "$(readlink -f "$0")")
 REPO=$(readlink -f "$DIR/../..")
 . "$DIR/../lib/blk.sh"
+. "$DIR/../lib/strict.sh"
 
 KSRC=${KSRC:-$REPO/build/linux}
 VMLINUX=${VMLINUX:-$REPO/build/obj/vmlinux}
@@ -31,18 +34,19 @@ IOU_APP=$BUILT/iouring/iou_ring_report
 WDT=/sys/module/ufq/parameters/watchdog_timeout_ms
 UFQ_DEV=drgnufq0
 UFQ_NR=6
-WORK=$(mktemp -d /tmp/drgn.XXXXXX)
 LOADER_PID=
 FIO_PID=
 APP_PID=
 DRGN_PID=
 OLD_WDT=
 
+# the KTAP header; checks.py prints the plan and the results
+echo "TAP version 13"
 if [ ! -x "$DRGN" ] || [ ! -r /proc/kcore ]; then
-	echo "TAP version 13"
-	echo "1..0 # SKIP drgn or /proc/kcore missing"
-	exit 4
+	skip_area_or_fail "drgn ($DRGN) or /proc/kcore missing"
 fi
+check_test_disk
+WORK=$(mktemp -d /tmp/drgn.XXXXXX)
 
 msg() { echo "# $*"; }
 
@@ -152,7 +156,7 @@ DRGN_PID=$!
 
 nullb_create drgn0 64 && set_scheduler /dev/drgn0 mq-deadline || msg "cannot set up drgn0"
 nullb_create drgn1 64 && set_scheduler /dev/drgn1 kyber || msg "cannot set up drgn1"
-[ -n "${TEST_DISK:-}" ] && [ -b "$TEST_DISK" ] && set_scheduler "$TEST_DISK" bfq
+[ -z "${TEST_DISK:-}" ] || set_scheduler "$TEST_DISK" bfq || msg "cannot select bfq on $TEST_DISK"
 
 touch "$WORK/env"
 ufq_setup

@@ -5,7 +5,8 @@
  * lifetime, nops, queue depth, CQ overflow, cp).
  *
  *   iou_test -l        list the test cases
- *   iou_test CASE      run one; exit 0 pass, 1 fail, 4 skip
+ *   iou_test CASE      run one; exit 0 pass, 1 fail, 4 skip (a missing
+ *                      feature; with HARNESS_STRICT=1 that fails instead)
  *
  * run.sh runs every case in its own process and prints KTAP.
  */
@@ -22,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "iou.h"
+#include "strict.h"
 #include "iou_common.h"
 #include "iou_nops.h"
 #include "iou_cp.h"
@@ -722,6 +724,51 @@ static int t_loop_close_ring_running(void)
 	return run_waiting_loop(HELP_CLOSE_DETACH, -ECANCELED);
 }
 
+/*
+ * Waits up to @seconds for task @pid to sleep in io_uring_enter: the
+ * syscall number /proc/PID/syscall shows (its first field, "running" or -1
+ * when the task is not blocked in a syscall) and state S in /proc/PID/stat.
+ * Says what it saw; returns 0 once both hold, -1 otherwise.
+ */
+static int wait_asleep_in_enter(pid_t pid, double seconds)
+{
+	char path[64], sc[256] = "", st[512] = "";
+	double t0 = iou_now();
+	char state = '?';
+	FILE *f;
+	char *p;
+
+	do {
+		snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+		f = fopen(path, "r");
+		if (!f || !fgets(sc, sizeof(sc), f))
+			snprintf(sc, sizeof(sc), "unreadable (%s)", strerror(errno));
+		if (f)
+			fclose(f);
+		sc[strcspn(sc, "\n")] = 0;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		f = fopen(path, "r");
+		state = '?';
+		if (f && fgets(st, sizeof(st), f)) {
+			/* pid (comm) state ...: comm may hold spaces */
+			p = strrchr(st, ')');
+			if (p && p[1] == ' ')
+				state = p[2];
+		}
+		if (f)
+			fclose(f);
+		if (state == 'S' && atoi(sc) == __NR_io_uring_enter) {
+			printf("child %d asleep in io_uring_enter (syscall %d) after %.2fs: /proc/%d/syscall \"%s\", state %c\n",
+			       pid, __NR_io_uring_enter, iou_now() - t0, pid, sc, state);
+			return 0;
+		}
+		usleep(10000);
+	} while (iou_now() - t0 < seconds);
+	printf("child %d not asleep in io_uring_enter (syscall %d) within %.0fs: /proc/%d/syscall \"%s\", state %c\n",
+	       pid, __NR_io_uring_enter, seconds, pid, sc, state);
+	return -1;
+}
+
 /* A task killed while its loop sleeps: the syscall ends, exit tears down */
 static int t_loop_killed(void)
 {
@@ -753,7 +800,11 @@ static int t_loop_killed(void)
 	}
 	close(pipefd[1]);
 	CHECK(read(pipefd[0], &c, 1) == 1, "child did not attach");
-	usleep(300000);
+	if (wait_asleep_in_enter(pid, 30)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		CHECK(0, "the kill would not hit the sleeping loop");
+	}
 	CHECK(!kill(pid, SIGKILL), "kill");
 	for (i = 0; i < 1000 && waitpid(pid, &status, WNOHANG) == 0; i++)
 		usleep(10000);
@@ -1313,7 +1364,7 @@ static const struct test_case cases[] = {
 	{ "cp_read_error", t_cp_read_error, true },
 };
 
-/* Skip only if the kernel has no io_uring_bpf_ops at all */
+/* Skip (fail when strict) only if the kernel has no io_uring_bpf_ops at all */
 static bool have_bpf_ops(void)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
@@ -1344,10 +1395,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (strcmp(argv[1], cases[i].name))
 			continue;
-		if (cases[i].bpf && !have_bpf_ops()) {
-			printf("no io_uring_bpf_ops in the kernel BTF (CONFIG_IO_URING_BPF)\n");
-			return KSFT_SKIP;
-		}
+		if (cases[i].bpf && !have_bpf_ops())
+			return skip_or_fail("no io_uring_bpf_ops in the kernel BTF (CONFIG_IO_URING_BPF)\n");
 		return cases[i].fn();
 	}
 	fprintf(stderr, "no test case %s\n", argv[1]);

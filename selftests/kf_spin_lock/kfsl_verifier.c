@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "kselftest.h"
+#include "strict.h"
 #include "kfsl.h"
 #include "kfsl_verifier.skel.h"
 
@@ -348,7 +349,7 @@ int main(int argc, char **argv)
 
 	ksft_print_header();
 	if (geteuid())
-		ksft_exit_skip("needs root (BPF and module loading)\n");
+		exit_skip_all_or_fail("needs root (BPF and module loading)\n");
 	ksft_set_plan(ARRAY_SIZE(cases) + NR_EXTRA);
 	libbpf_set_print(libbpf_print);
 
@@ -365,7 +366,7 @@ int main(int argc, char **argv)
 
 		ksft_test_result(!err, "unload_%s\n", MOD_NAME);
 	} else {
-		ksft_test_result_skip("unload_%s (not loaded)\n", MOD_NAME);
+		ksft_test_result_skip_or_fail("unload_%s (not loaded)\n", MOD_NAME);
 	}
 
 	ksft_finished();

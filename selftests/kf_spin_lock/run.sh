@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Guest entry point of the KF_SPIN_LOCK verifier tests: prints KTAP on
-# stdout and exits 0 (all passed), 1 (a failure) or 4 (skipped).
+# stdout and exits 0 (all passed), 1 (a failure) or 4 (skipped: not root;
+# with HARNESS_STRICT=1 that fails instead, selftests/lib/strict.h).
 # OUTPUT holds kfsl_verifier and kfsl_test_mod.ko (built by the Makefile).
 
 : "${OUTPUT:?OUTPUT must name the directory of the built tests}"

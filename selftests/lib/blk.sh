@@ -54,14 +54,16 @@ available_schedulers() {
 }
 
 # fio_verify DEV SIZE JSON_OUT [fio options...]: random read/write with
-# crc32c verification of everything written; fails on any error.
+# crc32c verification of everything written; fails on any error.  fio's
+# messages (verify errors, bad options) go to JSON_OUT.log.
 fio_verify() {
 	local dev=$1 size=$2 out=$3
 	shift 3
 	fio --name=verify --filename="$dev" --direct=1 --ioengine=io_uring \
 		--rw=randrw --bs=4k --iodepth=16 --size="$size" \
 		--verify=crc32c --verify_fatal=1 --do_verify=1 \
-		--randrepeat=0 --output-format=json --output="$out" "$@" >/dev/null 2>&1
+		--randrepeat=0 --output-format=json --output="$out" "$@" \
+		> "$out.log" 2>&1
 }
 
 # fio_json_field JSON EXPR: a number from fio's JSON output (python3 -c).

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # Helpers for the UFQ guest selftests (sourced by bash scripts, after
-# ktap_helpers.sh).  The debugfs files are described in
+# ktap_helpers.sh and strict.sh).  The debugfs files are described in
 # Documentation/block/ufq-iosched.rst.
 #
 # ufq_fio_verify and ufq_start_loader write their output under $WORK;
@@ -126,9 +126,11 @@ ufq_stop_loader() {
 # memory-backed null_blk, SLOW one with one hardware tag and 1 ms
 # completions, on which requests wait in the scheduler (merges, watchdog,
 # policies), plus a loop device on a file in $WORK (LOOPDEV).  Sets
-# IODEVS to FAST, the loop device and $TEST_DISK if there is one.  Ends
-# the test plan with a failure if a device cannot be set up.
+# IODEVS to FAST, the loop device and $TEST_DISK if there is one (a
+# TEST_DISK that is not a block device: check_test_disk).  Ends the test
+# plan with a failure if a device cannot be set up.
 ufq_setup_devices() {
+	check_test_disk
 	nullb_create "$1" 256 || ktap_exit_fail_msg "cannot create null_blk $1"
 	nullb_create "$2" 64 hw_queue_depth=1 irqmode=2 completion_nsec=1000000 ||
 		ktap_exit_fail_msg "cannot create null_blk $2"
@@ -136,9 +138,7 @@ ufq_setup_devices() {
 	LOOPDEV=$(losetup -f --show "$WORK/loop.img") ||
 		ktap_exit_fail_msg "cannot set up a loop device"
 	IODEVS="$1 ${LOOPDEV#/dev/}"
-	if [ -n "${TEST_DISK:-}" ] && [ -b "$TEST_DISK" ]; then
-		IODEVS="$IODEVS $(dev_name "$TEST_DISK")"
-	fi
+	[ -z "${TEST_DISK:-}" ] || IODEVS="$IODEVS $(dev_name "$TEST_DISK")"
 }
 
 # ufq_teardown_devices FAST SLOW: undo ufq_setup_devices, leaving every

@@ -16,6 +16,7 @@ OUTPUT=${OUTPUT:-$DIR}
 . "$KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
 . "$DIR/../lib/blk.sh"
 . "$DIR/../lib/ufq.sh"
+. "$DIR/../lib/strict.sh"
 
 UFQ_TEST=$OUTPUT/ufq_test
 WORK=$(mktemp -d /tmp/ufq.XXXXXX)
@@ -47,10 +48,7 @@ counter() {	# counter NAME: from the last loader's output
 
 ktap_print_header
 
-if ! ufq_prepare; then
-	ktap_skip_all "CONFIG_IOSCHED_UFQ is not enabled"
-	exit "$KSFT_SKIP"
-fi
+ufq_prepare || skip_area_or_fail "CONFIG_IOSCHED_UFQ is not enabled"
 
 # $MB: requests wait in the scheduler, so that merges happen
 ufq_setup_devices $NB $MB
@@ -248,8 +246,12 @@ if start_loader eject 50; then
 	[ "$(ufq_sched_field $NB exit_kind)" = bpf ] || rc=1
 	case "$reason" in *"ejecting on purpose"*) ;; *) rc=1 ;; esac
 	[ "$(ufq_sched_field $NB queue_attached)" = 0 ] || rc=1
-	# still attached: a new one is refused until the loader detaches
-	"$UFQ_TEST" fifo 1 > "$WORK/busy.out" 2>&1 && rc=1
+	# still attached: a new one is refused with EBUSY until the loader
+	# detaches
+	"$UFQ_TEST" fifo 1 > "$WORK/busy.out" 2>&1
+	st=$?
+	msg "attach while ejected: status $st: $(tr '\n' ' ' < "$WORK/busy.out")"
+	[ $st -eq 1 ] && grep -qx 'attach failed: errno 16 (EBUSY): .*' "$WORK/busy.out" || rc=1
 	ufq_stop_loader || rc=1
 	[ "$(ufq_sched_field $NB state)" = disabled ] || rc=1
 	[ "$(ufq_sched_field $NB exit_kind)" = bpf ] || rc=1

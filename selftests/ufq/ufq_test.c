@@ -7,10 +7,13 @@
  *	rqmerge), print
  *	"attached", keep it attached for SECONDS (0: until SIGINT/SIGTERM),
  *	detach, and print the BPF side counters as "name value" lines.
+ *	A failed attach prints "attach failed: errno N (ENAME): text" and
+ *	exits 1.
  *   ufq_test ebusy
  *	attach one instance, check that a second attach fails with EBUSY,
  *	detach, and check that the second one can attach now.
  */
+#define _GNU_SOURCE	/* strerrorname_np() */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -60,6 +63,13 @@ static struct ufq_fifo *open_load(int mode, unsigned long long eject_after)
 	return skel;
 }
 
+/* "WHAT failed: errno N (ENAME): text", for run.sh to compare the errno */
+static void print_attach_error(FILE *f, const char *what, int err)
+{
+	fprintf(f, "%s failed: errno %d (%s): %s\n", what, err,
+		strerrorname_np(err) ?: "?", strerror(err));
+}
+
 static void print_counters(struct ufq_fifo *skel)
 {
 	struct ufq_test_counters *c = &skel->bss->counters;
@@ -83,7 +93,7 @@ static int ebusy(void)
 {
 	struct ufq_fifo *a, *b;
 	struct bpf_link *la, *lb;
-	int ret = 1;
+	int ret = 1, err;
 
 	a = open_load(UFQ_TEST_FIFO, 0);
 	b = open_load(UFQ_TEST_FIFO, 0);
@@ -91,7 +101,7 @@ static int ebusy(void)
 		goto out;
 	la = bpf_map__attach_struct_ops(a->maps.fifo_ops);
 	if (!la) {
-		fprintf(stderr, "first attach: %s\n", strerror(errno));
+		print_attach_error(stderr, "first attach", errno);
 		goto out;
 	}
 	lb = bpf_map__attach_struct_ops(b->maps.fifo_ops);
@@ -101,15 +111,16 @@ static int ebusy(void)
 		bpf_link__destroy(la);
 		goto out;
 	}
-	printf("second attach: %s\n", strerror(errno));
-	if (errno != EBUSY) {
+	err = errno;
+	print_attach_error(stdout, "second attach", err);
+	if (err != EBUSY) {
 		bpf_link__destroy(la);
 		goto out;
 	}
 	bpf_link__destroy(la);
 	lb = bpf_map__attach_struct_ops(b->maps.fifo_ops);
 	if (!lb) {
-		fprintf(stderr, "attach after detach: %s\n", strerror(errno));
+		print_attach_error(stderr, "attach after detach", errno);
 		goto out;
 	}
 	printf("attach after detach: ok\n");
@@ -163,7 +174,7 @@ int main(int argc, char **argv)
 		return 1;
 	link = bpf_map__attach_struct_ops(skel->maps.fifo_ops);
 	if (!link) {
-		fprintf(stderr, "attach: %s\n", strerror(errno));
+		print_attach_error(stderr, "attach", errno);
 		ufq_fifo__destroy(skel);
 		return 1;
 	}

@@ -12,6 +12,7 @@ DIR=$(dirname "$(readlink -f "$0")")
 . "$KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
 . "$DIR/../lib/blk.sh"
 . "$DIR/../lib/ufq.sh"
+. "$DIR/../lib/strict.sh"
 
 UFQ_BIN=${UFQ_BIN:-$(dirname "$KSRC")/ufq_iosched/bin}
 SIZE=${VERIFY_SIZE:-32M}
@@ -28,10 +29,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-devices=ufqdemo0
-[ -n "${TEST_DISK:-}" ] && [ -b "$TEST_DISK" ] && devices="$devices $(dev_name "$TEST_DISK")"
-set -- $devices
 ktap_print_header
+check_test_disk
+devices=ufqdemo0
+[ -n "${TEST_DISK:-}" ] && devices="$devices $(dev_name "$TEST_DISK")"
+set -- $devices
 ktap_set_plan $(($# + 1))
 
 ufq_prepare || ktap_exit_fail_msg "no UFQ in this kernel (CONFIG_IOSCHED_UFQ)"

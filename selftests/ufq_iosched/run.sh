@@ -17,6 +17,7 @@ DIR=$(dirname "$(readlink -f "$0")")
 . "$KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
 . "$DIR/../lib/blk.sh"
 . "$DIR/../lib/ufq.sh"
+. "$DIR/../lib/strict.sh"
 
 UFQ_BIN=${UFQ_BIN:-$(dirname "$KSRC")/ufq_iosched/bin}
 WORK=$(mktemp -d /tmp/ufqt.XXXXXX)
@@ -78,10 +79,7 @@ sum_stat() {	# sum_stat NAME DEV...: a debugfs counter summed over devices
 
 ktap_print_header
 
-if ! ufq_prepare; then
-	ktap_skip_all "CONFIG_IOSCHED_UFQ is not enabled"
-	exit "$KSFT_SKIP"
-fi
+ufq_prepare || skip_area_or_fail "CONFIG_IOSCHED_UFQ is not enabled"
 for s in $SCHEDS; do
 	[ -x "$UFQ_BIN/$s" ] ||
 		ktap_exit_fail_msg "$UFQ_BIN/$s is missing: python -m harness build builds it"

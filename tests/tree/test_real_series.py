@@ -6,6 +6,7 @@ it does not boot a guest.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,15 +23,24 @@ def test_make_series_is_checkpatch_clean(built: Layout, tmp_path: Path) -> None:
     entries = parse_series(built.series_file)
     assert entries, "the series has no patch yet"
     out = tmp_path / "series"
+    # whoever runs it signs: here a git identity of the test's own (test
+    # data, not a person), so that the run does not depend on the machine's
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text("[user]\n\tname = harness selftest\n"
+                         "\temail = selftest@harness.invalid\n")
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": str(gitconfig), "GIT_CONFIG_NOSYSTEM": "1"}
     proc = subprocess.run([sys.executable, "-m", "harness", "series", "--out", str(out)],
-                          cwd=built.repo, capture_output=True, text=True, timeout=1800)
+                          cwd=built.repo, capture_output=True, text=True, timeout=1800,
+                          env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     patches = sorted(out.glob("*.patch"))
     assert len(patches) == len(entries) + 1  # and a cover letter
     for patch, entry in zip(patches[1:], entries, strict=True):
         text = patch.read_text()
         assert f"Subject: [PATCH {entries.index(entry) + 1}/{len(entries)}] " in text
-        assert "Signed-off-by: " in text
+        assert "From: harness selftest <selftest@harness.invalid>" in text
+        assert text.count("Signed-off-by: ") == 1
+        assert "Signed-off-by: harness selftest <selftest@harness.invalid>\n---\n" in text
         for new_file in entry.new_files:
             assert f"+++ b/{new_file}" in text, f"{new_file} missing from {patch.name}"
     assert "clean" in proc.stderr

@@ -68,3 +68,21 @@ def test_splat_without_end_marker_stops_at_next_splat() -> None:
     splats = find_splats(text)
     assert len(splats) == 2
     assert "task b" not in splats[0].text
+
+
+def test_splat_after_command_output_on_the_same_line_is_found() -> None:
+    # The console interleaves the command's output with kernel messages:
+    # before, only lines starting with a timestamp were scanned.
+    console = ("[    3.000000] virtme-ng-init: starting script\n"
+               "writing 64 MiB...[   12.345678] WARNING: CPU: 1 PID: 77 at block/ufq-iosched.c:10 "
+               "ufq_dispatch+0x1/0x2\n"
+               "[   12.345679] Call Trace:\n"
+               "[   12.345690] ---[ end trace 0000000000000000 ]---\n")
+    splats = find_splats(console)
+    assert [s.kind for s in splats] == ["warning"]
+    assert splats[0].first_line.startswith("WARNING: CPU: 1 PID: 77 at block/ufq-iosched.c")
+    assert "end trace" in splats[0].text
+
+
+def test_bracketed_numbers_in_program_output_are_not_kernel_lines() -> None:
+    assert find_splats("progress [ 12.5] WARNING: 3 retries left\n") == []

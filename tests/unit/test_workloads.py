@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from harness.workloads import loader_exit_line, loader_final_stats, ufq_stats_table
+from pathlib import Path
+
+import pytest
+
+from harness.vm import GuestError
+from harness.workloads import loader_exit_line, loader_final_stats, read_verify_rows, \
+    ufq_stats_table
 
 LOG = """\
 ufq_simple: attached to ufqdemo0 (was none), vda (was mq-deadline)
@@ -40,3 +46,15 @@ def test_stats_table_keeps_the_demo_order_and_skips_missing() -> None:
     table = ufq_stats_table({"dispatched_direct": 2, "inserted": 3, "unknown": 9})
     rows = [line.split() for line in table.splitlines()[2:]]
     assert rows == [["inserted", "3"], ["dispatched_direct", "2"]]
+
+
+def test_garbled_verify_table_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "verify.tsv"
+    path.write_text("device\tscheduler\tbytes_written\tbytes_verified\tresult\n"
+                    "nullb0\tnone\t1048576\t1048576\tverified\n"
+                    "vda\tmq-deadline\t10485")
+    with pytest.raises(GuestError, match=r"verify.tsv:3: not a row of verify.sh's table"):
+        read_verify_rows(path)
+    path.write_text("device\tscheduler\tbytes_written\tbytes_verified\tresult\n"
+                    "nullb0\tnone\t1048576\t1048576\tverified\n")
+    assert read_verify_rows(path)[0].bytes_verified == 1048576
