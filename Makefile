@@ -6,7 +6,9 @@
 #   make kernel   assemble the tree, build kernel + libbpf + bpftool + selftests
 #   make run      the demo: verified workloads on the built kernel
 #   make test     the whole pytest suite, unit and VM tests
-#   make bench    benchmarks, with ratios and plots under out/bench/
+#   make bench    build the benchmark kernel (build/bench/) if stale, run every
+#                 benchmark under the instruction-count clock; fails on a
+#                 failed run or a missed goal; results under out/bench/
 #   make series   the series as format-patch files, checkpatch --strict
 
 PYTHON ?= python3
@@ -54,7 +56,8 @@ test: kernel
 unit: venv
 	$(PY) -m pytest -m "not vm and not tree"
 
-bench: kernel
+# `harness bench` builds the benchmark kernel itself (not the test kernel)
+bench: deps venv
 	$(PY) -m harness bench
 
 series: deps venv

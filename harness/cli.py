@@ -7,7 +7,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from harness.layout import Layout
+from harness.bench import CLOCKS
+from harness.layout import PROFILES, Layout
 from harness.progress import say
 
 
@@ -34,7 +35,7 @@ def _cmd_config(layout: Layout, args: argparse.Namespace) -> int:
 def _cmd_build(layout: Layout, args: argparse.Namespace) -> int:
     from harness.kbuild import build_all
 
-    build_all(layout)
+    build_all(layout.with_profile(args.profile))
     return 0
 
 
@@ -98,7 +99,7 @@ def _cmd_demo(layout: Layout, args: argparse.Namespace) -> int:
 def _cmd_bench(layout: Layout, args: argparse.Namespace) -> int:
     from harness.bench import run_benchmarks
 
-    return run_benchmarks(layout, args.names)
+    return run_benchmarks(layout, args.names, clock=args.clock, profile=args.profile)
 
 
 def _cmd_drgn(layout: Layout, args: argparse.Namespace) -> int:
@@ -129,8 +130,11 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_tree)
     sub.add_parser("config", help="assemble and write/check the kernel config"
                    ).set_defaults(func=_cmd_config)
-    sub.add_parser("build", help="build kernel, libbpf, bpftool, vmlinux.h and selftests"
-                   ).set_defaults(func=_cmd_build)
+    p = sub.add_parser("build", help="build kernel, libbpf, bpftool, vmlinux.h and selftests")
+    p.add_argument("--profile", choices=PROFILES, default="test",
+                   help="test: the debug kernel the tests run on (build/obj, the default);"
+                        " bench: the production-like benchmark kernel (build/bench/obj)")
+    p.set_defaults(func=_cmd_build)
     p = sub.add_parser("run", help="boot the built kernel and run a command as root")
     _add_guest_opts(p)
     p.add_argument("--timeout", type=float, default=600,
@@ -148,7 +152,13 @@ def parser() -> argparse.ArgumentParser:
                         "harness/expected_skips.py fails")
     p.set_defaults(func=_cmd_suite)
     sub.add_parser("demo", help="the project's demo (make run)").set_defaults(func=_cmd_demo)
-    p = sub.add_parser("bench", help="run benchmarks in one guest, print ratios")
+    p = sub.add_parser("bench", help="build the benchmark kernel if stale, run benchmarks in"
+                       " one guest, print ratios; fails on a failed run or a missed goal")
+    p.add_argument("--clock", choices=CLOCKS, default="icount",
+                   help="icount: QEMU instruction counting, one vCPU, guest time counts"
+                        " instructions (the default); wall: plain TCG in real time")
+    p.add_argument("--profile", choices=PROFILES, default="bench",
+                   help="the kernel measured (default bench; test: the debug kernel)")
     p.add_argument("names", nargs="*", help="benchmarks (default: all)")
     p.set_defaults(func=_cmd_bench)
     p = sub.add_parser("drgn", help="run drgn in a guest against the running kernel")

@@ -1,8 +1,10 @@
 """Build the kernel, libbpf, bpftool, vmlinux.h and the guest selftests.
 
 All of it comes from the assembled tree (build/linux) into build/obj and
-build/tools.  Kernel builds go through ccache and hold a machine-wide lock,
-because two kernel builds on a two-core machine only slow each other down.
+build/tools for the test kernel, build/<profile>/obj and .../tools for
+another profile (``harness build --profile bench``).  Kernel builds go
+through ccache and hold a machine-wide lock, because two kernel builds on a
+two-core machine only slow each other down.
 """
 
 from __future__ import annotations
@@ -105,7 +107,8 @@ def run_logged(cmd: list[str], log: Path, step: str, env: dict[str, str],
 
 
 def configure(layout: Layout, *, series_prefix: bool = False) -> Path:
-    """Write build/obj/.config from virtme-ng's config plus our fragments.
+    """Write <kobj>/.config from virtme-ng's config plus our fragments
+    (and the profile's overrides, kconfig.profile_requests).
 
     The config is generated from scratch in a scratch object directory each
     time, and copied over build/obj/.config only when it differs, so an
@@ -113,22 +116,24 @@ def configure(layout: Layout, *, series_prefix: bool = False) -> Path:
     build of the first patches only) options that the tree does not define
     yet are left out of both the fragment and the check.
     """
-    frags = kconfig.fragment_files(layout.selftests_dir)
-    merged = kconfig.merge_fragments(frags)
+    frags = (kconfig.fragment_files(layout.selftests_dir)
+             + kconfig.profile_fragment_files(layout.selftests_dir, layout.profile))
+    merged = kconfig.profile_requests(layout.selftests_dir, layout.profile)
     if series_prefix:
         known = kconfig.known_requests(merged, kconfig.defined_symbols(layout.tree))
         for name in sorted(set(merged) - set(known)):
             say(f"config: {name} is not defined at this point of the series, not checked")
         merged = known
-    frag = layout.build_dir / "config-fragment"
+    layout.profile_dir.mkdir(parents=True, exist_ok=True)
+    frag = layout.profile_dir / "config-fragment"
     frag.write_text(kconfig.fragment_text(merged))
-    scratch = layout.build_dir / "kconfig-scratch"
+    scratch = layout.profile_dir / "kconfig-scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     (scratch / ".config").unlink(missing_ok=True)
     configkernel = Path(sys.executable).parent / "virtme-configkernel"
     if not configkernel.exists():
         configkernel = Path(shutil.which("virtme-configkernel") or "virtme-configkernel")
-    log = layout.build_dir / "logs/config.log"
+    log = layout.logs / "config.log"
     run_logged([str(configkernel), "--defconfig", "--custom", str(frag), f"O={scratch}"],
                log, "config", build_env(layout), cwd=layout.tree)
     actual = kconfig.parse_dotconfig(scratch / ".config")
@@ -155,7 +160,7 @@ def _newer(target: Path, *sources: Path) -> bool:
 
 
 def build_kernel(layout: Layout) -> None:
-    log = layout.build_dir / "logs/kernel.log"
+    log = layout.logs / "kernel.log"
     run_logged(_make_cmd(layout, "bzImage", "vmlinux", "modules"), log, "kernel build",
                build_env(layout))
 
@@ -170,12 +175,12 @@ def build_tools(layout: Layout) -> None:
     run_logged(["make", "-C", str(libbpf_dir), f"-j{jobs()}", f"OUTPUT={tools}/libbpf/",
                 "EXTRA_CFLAGS=-g -O2 -fPIC", f"DESTDIR={tools}", "prefix=",
                 "all", "install_headers"],
-               layout.build_dir / "logs/libbpf.log", "libbpf", env)
+               layout.logs / "libbpf.log", "libbpf", env)
     run_logged(["make", "-C", str(layout.tree / "tools/bpf/bpftool"), f"-j{jobs()}",
                 f"OUTPUT={tools}/bpftool/", f"LIBBPF_OUTPUT={tools}/bpftool-libbpf/",
                 f"LIBBPF_DESTDIR={tools}/bpftool-libbpf-install/", f"CLANG={CLANG}",
                 f"LLVM_STRIP={LLVM_STRIP}", "prefix=", f"DESTDIR={tools}", "install-bin"],
-               layout.build_dir / "logs/bpftool.log", "bpftool", env)
+               layout.logs / "bpftool.log", "bpftool", env)
     if not _newer(layout.vmlinux_h, layout.vmlinux, layout.bpftool):
         layout.vmlinux_h.parent.mkdir(parents=True, exist_ok=True)
         tmp = layout.vmlinux_h.with_suffix(".tmp")
@@ -203,7 +208,7 @@ def build_ufq_tools(layout: Layout) -> None:
                 f"CLANG={CLANG}", f"LLVM_STRIP={LLVM_STRIP}", f"BPFTOOL={layout.bpftool}",
                 f"VMLINUX_H={layout.vmlinux_h}", f"LIBBPF_OBJ={tools}/libbpf/libbpf.a",
                 f"LIBBPF_INCLUDE={tools}/include"],
-               layout.build_dir / "logs/ufq_iosched.log", "tools/ufq_iosched",
+               layout.logs / "ufq_iosched.log", "tools/ufq_iosched",
                build_env(layout))
 
 
@@ -219,12 +224,13 @@ def build_selftests(layout: Layout) -> None:
         run_logged(["make", "-C", str(area), f"OUTPUT={out}", f"KSRC={layout.tree}",
                     f"KBUILD_OUTPUT={layout.kobj}", f"TOOLS={layout.tools}",
                     f"CLANG={CLANG}", f"-j{jobs()}"],
-                   layout.build_dir / f"logs/selftests-{area.name}.log",
+                   layout.logs / f"selftests-{area.name}.log",
                    f"selftests/{area.name}", env)
 
 
 def build_all(layout: Layout) -> None:
-    """Assemble, configure and build everything the tests need."""
+    """Assemble, configure and build everything the tests (or, for the bench
+    profile, the benchmarks) need; make rebuilds only what is stale."""
     from harness.tree import assemble
 
     start = time.monotonic()
@@ -237,4 +243,5 @@ def build_all(layout: Layout) -> None:
         build_tools(layout)
     build_ufq_tools(layout)
     build_selftests(layout)
-    say(f"build complete in {fmt_duration(time.monotonic() - start)}: {layout.bzimage}")
+    say(f"build complete in {fmt_duration(time.monotonic() - start)}: {layout.bzimage}"
+        f" ({layout.profile} kernel)")

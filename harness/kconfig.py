@@ -5,6 +5,12 @@ merged in path order over virtme-ng's minimal config; two fragments asking
 different values for one option is an error.  After ``olddefconfig`` each
 requested option must really have the requested value, otherwise the build
 fails naming the options (usually a missing dependency).
+
+A build profile other than the test kernel's adds its own fragments,
+``selftests/<area>/config.<profile>`` (e.g. ``config.bench``): they are
+merged the same way among themselves, then override the common fragments
+option by option.  That is the only way two values for one option are
+allowed, and the override is checked like any other request.
 """
 
 from __future__ import annotations
@@ -56,6 +62,11 @@ def fragment_files(selftests_dir: Path) -> list[Path]:
     return sorted(selftests_dir.glob("*/config"))
 
 
+def profile_fragment_files(selftests_dir: Path, profile: str) -> list[Path]:
+    """The fragments of a build profile, ``selftests/*/config.<profile>``."""
+    return sorted(selftests_dir.glob(f"*/config.{profile}"))
+
+
 def merge_fragments(paths: list[Path]) -> dict[str, ConfigRequest]:
     merged: dict[str, ConfigRequest] = {}
     for path in paths:
@@ -66,6 +77,21 @@ def merge_fragments(paths: list[Path]) -> dict[str, ConfigRequest]:
                                   f"{req.source} asks {req.value}")
             merged.setdefault(req.name, req)
     return merged
+
+
+def override(merged: dict[str, ConfigRequest],
+             overrides: dict[str, ConfigRequest]) -> dict[str, ConfigRequest]:
+    """``merged`` with each option of ``overrides`` replaced (or added)."""
+    out = dict(merged)
+    out.update(overrides)
+    return out
+
+
+def profile_requests(selftests_dir: Path, profile: str) -> dict[str, ConfigRequest]:
+    """Every request of a build profile: the common fragments, overridden by
+    the profile's own (none for the test kernel)."""
+    merged = merge_fragments(fragment_files(selftests_dir))
+    return override(merged, merge_fragments(profile_fragment_files(selftests_dir, profile)))
 
 
 def fragment_text(merged: dict[str, ConfigRequest]) -> str:

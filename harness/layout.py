@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_BASE_TARBALL = Path("/usr/src/linux-source-6.12.tar.xz")
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Kernel build profiles: "test", the debug kernel the tests run on, and
+# "bench", the same series with a production-like config for benchmarks
+# (selftests/*/config.bench override the fragments).
+PROFILES = ("test", "bench")
 
 
 @dataclass(frozen=True)
@@ -16,9 +21,22 @@ class Layout:
 
     ``repo`` holds the sources (kernel-patches/, new kernel files, selftests/);
     everything generated goes under ``repo/build`` and ``repo/out``.
+
+    ``profile`` selects the kernel build: the tree (build/linux) is shared,
+    each profile has its own config, objects, tools and selftest binaries,
+    under build/ for "test" and under build/<profile>/ for the others.
     """
 
     repo: Path = REPO_ROOT
+    profile: str = "test"
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"unknown build profile {self.profile!r}; known: {PROFILES}")
+
+    def with_profile(self, profile: str) -> Layout:
+        """The same checkout, another build profile."""
+        return dataclasses.replace(self, profile=profile)
 
     @property
     def patches_dir(self) -> Path:
@@ -47,23 +65,34 @@ class Layout:
         return self.build_dir / "linux"
 
     @property
+    def profile_dir(self) -> Path:
+        """Where this profile's build outputs go."""
+        return self.build_dir if self.profile == "test" else self.build_dir / self.profile
+
+    @property
+    def logs(self) -> Path:
+        """Build logs of this profile."""
+        return self.profile_dir / "logs"
+
+    @property
     def kobj(self) -> Path:
         """Kernel object directory (make O=)."""
-        return self.build_dir / "obj"
+        return self.profile_dir / "obj"
 
     @property
     def tools(self) -> Path:
-        """libbpf, bpftool and vmlinux.h built from the tree."""
-        return self.build_dir / "tools"
+        """libbpf, bpftool and vmlinux.h built from the tree (vmlinux.h from this
+        profile's kernel: BPF programs are built against the kernel they run on)."""
+        return self.profile_dir / "tools"
 
     @property
     def ufq_tools(self) -> Path:
         """tools/ufq_iosched of the tree, built (OUTPUT=); loaders in bin/."""
-        return self.build_dir / "ufq_iosched"
+        return self.profile_dir / "ufq_iosched"
 
     @property
     def selftests_out(self) -> Path:
-        return self.build_dir / "selftests"
+        return self.profile_dir / "selftests"
 
     @property
     def out_dir(self) -> Path:
