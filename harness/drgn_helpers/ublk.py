@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from drgn import Object, Program
 
 # include/uapi/linux/ublk_cmd.h and ublk_drv.c macros (not in DWARF);
-# tests/unit/test_ublk_drgn.py checks them against the tree's sources.
+# tests/tree/test_ublk_flags.py checks them against the tree's sources.
 DEV_STATES = {0: "DEAD", 1: "LIVE", 2: "QUIESCED"}
 FEATURE_FLAGS: tuple[tuple[str, int], ...] = (
     ("SUPPORT_ZERO_COPY", 0), ("URING_CMD_COMP_IN_TASK", 1), ("NEED_GET_DATA", 2),

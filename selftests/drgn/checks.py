@@ -21,6 +21,9 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the helpers of this checkout (harness/drgn_helpers/), not those of the
+# checkout the venv's editable install points to
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(sys.argv[1]) / "tools/testing/selftests/kselftest"))
 
 import ksft  # noqa: E402  (from the kernel tree)

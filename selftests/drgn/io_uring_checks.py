@@ -15,7 +15,6 @@ behind that fd of that pid.
 
 import contextlib
 import io
-import os
 
 from harness.drgn_helpers.io_uring import (
     for_each_ring, for_each_task_ring, ring_of_fd, ring_state)
@@ -52,13 +51,9 @@ def drgn_view(state) -> dict[str, int]:
 
 
 def run(prog, results) -> None:
-    path = os.environ.get("IOU_REPORT", "")
-    if not path or not os.path.exists(path):
-        results.msg(f"no report from iou_ring_report at {path!r}")
+    text = results.report("IOU_REPORT", "report from iou_ring_report")
+    if text is None:
         return
-    with open(path) as fh:
-        text = fh.read()
-    results.msg(text.strip())
     pid, rings = parse_report(text)
 
     from drgn.helpers.linux.pid import find_task

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """KTAP results of the drgn checks, through the kernel tree's ksft.py."""
 
+import os
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
@@ -26,6 +27,18 @@ class Results:
         ksft.test_result(ok, name)
         self.count += 1
         return ok
+
+    def report(self, variable: str, what: str) -> str | None:
+        """The text of the file named by environment ``variable`` (a report
+        run.sh left), shown as diagnostics; None, said, if there is none."""
+        path = os.environ.get(variable, "")
+        if not path or not os.path.exists(path):
+            self.msg(f"no {what} at {path!r} (${variable})")
+            return None
+        with open(path) as fh:
+            text = fh.read()
+        self.msg(text.strip())
+        return text
 
     def equal(self, name: str, got: Any, want: Any,
               what: str = "drgn", truth: str = "want") -> bool:

@@ -14,6 +14,11 @@
 # io_uring  selftests/iouring's iou_ring_report leaves a ring with BPF loop
 #           ops installed and an overflowed ring, and reports what it sees;
 #           checked against that report (io_uring_checks.py).
+# ublk      selftests/ublk's server holds five requests of a fio on one
+#           device, a second device is QUIESCED and a third DEAD (their
+#           servers killed); checked against what the servers report in
+#           `ublk list -v` (ublk_checks.py, set up by
+#           selftests/ublk/drgn_setup.sh).
 #
 # Environment: KSRC (kernel tree), OUTPUT (build/selftests/drgn: the other
 # areas' programs are next to it), TEST_DISK (optional), DRGN (the drgn
@@ -24,6 +29,8 @@ DIR=$(dirname "$(readlink -f "$0")")
 REPO=$(readlink -f "$DIR/../..")
 . "$DIR/../lib/blk.sh"
 . "$DIR/../lib/strict.sh"
+. "$DIR/../lib/wait.sh"
+. "$DIR/../ublk/drgn_setup.sh"
 
 KSRC=${KSRC:-$REPO/build/linux}
 VMLINUX=${VMLINUX:-$REPO/build/obj/vmlinux}
@@ -53,6 +60,7 @@ msg() { echo "# $*"; }
 cleanup() {
 	[ -n "$DRGN_PID" ] && kill "$DRGN_PID" 2>/dev/null && wait "$DRGN_PID"
 	[ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null && wait "$APP_PID"
+	ublk_drgn_cleanup > /dev/null
 	# the loader holds the writes: detach it first so that fio finishes
 	[ -n "$LOADER_PID" ] && kill "$LOADER_PID" 2>/dev/null
 	[ -n "$LOADER_PID" ] && wait "$LOADER_PID"
@@ -64,17 +72,6 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# wait_for SECONDS CMD...: poll until CMD succeeds
-wait_for() {
-	local i tries=$(($1 * 10))
-	shift
-	for ((i = 0; i < tries; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 queued_bpf() {
 	[ "$(awk '$1 == "queued_bpf" { print $2 }' \
@@ -151,7 +148,7 @@ iou_setup() {
 # checks.py waits for $WORK/ready
 cd "$REPO" || exit 1
 "$DRGN" -k -s "$VMLINUX" --main-symbols -q "$DIR/checks.py" "$KSRC" "$WORK/ready" \
-	block_checks ufq_checks io_uring_checks &
+	block_checks ufq_checks io_uring_checks ublk_checks &
 DRGN_PID=$!
 
 nullb_create drgn0 64 && set_scheduler /dev/drgn0 mq-deadline || msg "cannot set up drgn0"
@@ -161,6 +158,7 @@ nullb_create drgn1 64 && set_scheduler /dev/drgn1 kyber || msg "cannot set up dr
 touch "$WORK/env"
 ufq_setup
 iou_setup
+ublk_drgn_setup "$WORK" "$BUILT" "$WORK/env"
 mv "$WORK/env" "$WORK/ready"
 wait $DRGN_PID
 rc=$?
@@ -174,4 +172,6 @@ if [ -n "$APP_PID" ]; then
 	fi
 	APP_PID=
 fi
+# the held requests released, fio must end well and every device go
+ublk_drgn_cleanup || rc=1
 exit $rc

@@ -64,13 +64,9 @@ def drgn_view(dev) -> dict[str, object]:
 
 
 def run(prog, results) -> None:
-    path = os.environ.get("UBLK_REPORT", "")
-    if not path or not os.path.exists(path):
-        results.msg(f"no ublk list report at {path!r}")
+    text = results.report("UBLK_REPORT", "ublk list report")
+    if text is None:
         return
-    with open(path) as fh:
-        text = fh.read()
-    results.msg(text.strip())
     report = parse_report(text)
     held_id = int(os.environ["UBLK_HELD_ID"])
     devs = {d.dev_id: d for d in (device_state(ub) for ub in for_each_ublk_device(prog))}

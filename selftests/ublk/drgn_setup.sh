@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # The ublk scenario of the drgn area (selftests/drgn/ublk_checks.py),
-# sourced by selftests/drgn/run.sh:
+# sourced by selftests/drgn/run.sh (after selftests/lib/wait.sh):
 #
 #   ublk_drgn_setup WORK BUILT ENV   set up, append its environment to ENV
 #   ublk_drgn_cleanup                release the held requests, delete all
@@ -45,22 +45,21 @@ ublk_drgn_pid() {
 		sed -n '1s/.* pid=\([0-9-]*\) .*/\1/p'
 }
 
+# ublk_drgn_not_live ID: the kernel no longer has device ID LIVE
+ublk_drgn_not_live() {
+	! UBLK_RUN_DIR=$UBLK_DRGN_WORK/run "$UBLK_DRGN_BIN" list -n "$1" | grep -q 'state=LIVE'
+}
+
 # ublk_drgn_kill ID: SIGKILL the server of ID, wait until the kernel saw it
 ublk_drgn_kill() {
-	local pid i
-	pid=$(ublk_drgn_pid "$1")
-	kill -9 "$pid" || return 1
-	for ((i = 0; i < 100; i++)); do
-		UBLK_RUN_DIR=$UBLK_DRGN_WORK/run "$UBLK_DRGN_BIN" list -n "$1" |
-			grep -q 'state=LIVE' || return 0
-		sleep 0.1
-	done
+	kill -9 "$(ublk_drgn_pid "$1")" || return 1
+	wait_for 10 ublk_drgn_not_live "$1" && return 0
 	ublk_drgn_msg "device $1 still LIVE 10 s after its server was killed"
 	return 1
 }
 
 ublk_drgn_setup() {
-	local work=$1/ublk built=$2 env=$3 q d i
+	local work=$1/ublk built=$2 env=$3 q d
 	UBLK_DRGN_BIN=$built/ublk/ublk
 	UBLK_DRGN_WORK=$work
 	[ -x "$UBLK_DRGN_BIN" ] || { ublk_drgn_msg "$UBLK_DRGN_BIN not built"; return 1; }
@@ -81,11 +80,7 @@ ublk_drgn_setup() {
 		--name=r --rw=read:12k --offset=2m --size=32k --number_ios=2 --iodepth=2 \
 		> "$work/fio.out" 2>&1 &
 	UBLK_DRGN_FIO=$!
-	for ((i = 0; i < 300; i++)); do
-		ublk_drgn_held_count 5 && break
-		sleep 0.1
-	done
-	if ! ublk_drgn_held_count 5; then
+	if ! wait_for 30 ublk_drgn_held_count 5; then
 		ublk_drgn_msg "the server does not hold the 5 requests of fio:"
 		UBLK_RUN_DIR=$work/run "$UBLK_DRGN_BIN" list -v | sed 's/^/# /'
 		return 1
