@@ -842,7 +842,8 @@ def _bench_guest(layout: Layout, benches: list[Benchmark], clock: str, name: str
                  disk: Path) -> GuestRun:
     env = {"TEST_DISK": "/dev/vda", "KSRC": str(layout.tree), "BENCH_CLOCK": clock,
            "UFQ_BIN": str(layout.ufq_tools / "bin"), "BPFTOOL": str(layout.bpftool),
-           "IOU_BENCH": str(layout.selftests_out / "iouring/iou_bench")}
+           "IOU_BENCH": str(layout.selftests_out / "iouring/iou_bench"),
+           "UBLK": str(layout.selftests_out / "ublk/ublk")}
     return run_in_guest(layout, guest_command(layout, benches), name=name, disks=[disk],
                         timeout=sum(b.timeout for b in benches),
                         cpus=max(b.cpus for b in benches), env=env,
@@ -923,3 +924,8 @@ def run_benchmarks(layout: Layout, names: list[str], *, clock: str = "icount",
             print(g.report(), file=sys.stderr)
     say(f"benchmark guests took {fmt_duration(guest_seconds)} in all")
     return rc
+
+
+# Later features' benchmarks live in their own modules, which register()
+# them when imported; imported last, since they use everything above.
+import harness.bench_ublk  # noqa: E402, F401
