@@ -12,8 +12,8 @@
  * The ops leave the ring when the link goes away or the ring is freed,
  * whichever comes first; the map can be linked again once its link went.
  * ->bpf_ops and ->loop_step of a ring are written with both io_bpf_ops_lock
- * and the ring's ->uring_lock held, ->priv of the ops with io_bpf_ops_lock
- * held.
+ * and the ring's ->uring_lock held, so either lock is enough to read them;
+ * ->priv of the ops is written with io_bpf_ops_lock held.
  */
 #include <linux/kernel.h>
 #include <linux/errno.h>
@@ -281,8 +281,9 @@ static void bpf_io_unreg(void *kdata, struct bpf_link *link)
 
 	/*
 	 * Whoever comes first ejects the ops: this, or io_unregister_bpf_ops()
-	 * when the ring is freed, which waits for io_bpf_ops_lock and so for
-	 * us to be done with the ring.
+	 * when the ring is freed, which waits for the ring's ->uring_lock and,
+	 * if the ops are still there, for io_bpf_ops_lock, and so for us to be
+	 * done with the ring.
 	 */
 	mutex_lock(&io_bpf_ops_lock);
 	ctx = ops->priv;
@@ -296,9 +297,24 @@ static void bpf_io_unreg(void *kdata, struct bpf_link *link)
 	mutex_unlock(&io_bpf_ops_lock);
 }
 
-/* Called when @ctx is freed: no task can be in io_uring_enter(2) on it */
+/*
+ * Called when @ctx is freed: no task can be in io_uring_enter(2) on it, and
+ * no ops can be attached any more (attaching holds a reference to the ring's
+ * file).  Most rings never had ops: look under ->uring_lock first, as
+ * mainline does, so that freeing them never waits for io_bpf_ops_lock, which
+ * an attach or detach may hold while it waits for the ->uring_lock of a ring
+ * whose loop keeps running.
+ */
 void io_unregister_bpf_ops(struct io_ring_ctx *ctx)
 {
+	bool attached;
+
+	mutex_lock(&ctx->uring_lock);
+	attached = ctx->bpf_ops;
+	mutex_unlock(&ctx->uring_lock);
+	if (!attached)
+		return;
+
 	mutex_lock(&io_bpf_ops_lock);
 	if (ctx->bpf_ops) {
 		mutex_lock(&ctx->uring_lock);

@@ -30,7 +30,7 @@ enum {
 	IOU_REGION_SQ,
 };
 
-#ifdef CONFIG_IO_URING_BPF
+#ifdef CONFIG_IO_URING_BPF_OPS
 void io_unregister_bpf_ops(struct io_ring_ctx *ctx);
 #else
 static inline void io_unregister_bpf_ops(struct io_ring_ctx *ctx)

@@ -81,13 +81,16 @@ void io_loop_wake(struct io_ring_ctx *ctx)
 /*
  * Run the event loop of @ctx on behalf of io_uring_enter(2).  Returns 0 when
  * the callback stops the loop, -EINVAL if it returns anything else than
- * IOU_LOOP_CONTINUE or IOU_LOOP_STOP, -EINTR on a signal and -ECANCELED if
- * the callback was removed while the loop ran.
+ * IOU_LOOP_CONTINUE or IOU_LOOP_STOP, -EINTR on a signal and -EFAULT if the
+ * callback was removed while the loop ran, as mainline.
+ *
+ * As in mainline, the callback runs first: signals, task_work and deferred
+ * completions are looked at after each step, so the first step runs even
+ * with a signal pending and sees only the CQEs posted before the syscall.
  */
 int io_run_loop(struct io_ring_ctx *ctx)
 {
 	struct iou_loop_params lp = {};
-	int nr_wait = 0;
 	int ret;
 
 	/* DEFER_TASKRUN: only the submitter may run the deferred work */
@@ -97,26 +100,11 @@ int io_run_loop(struct io_ring_ctx *ctx)
 	mutex_lock(&ctx->uring_lock);
 	while (true) {
 		int (*step)(struct io_ring_ctx *ctx, struct iou_loop_params *lp);
-
-		/* may need ->uring_lock of other rings, or this one */
-		if (unlikely(io_loop_task_work_pending())) {
-			mutex_unlock(&ctx->uring_lock);
-			io_run_task_work();
-			mutex_lock(&ctx->uring_lock);
-		}
-		if (unlikely(task_sigpending(current))) {
-			ret = -EINTR;
-			break;
-		}
-
-		/* post what completed, the lock is held: no locking variants */
-		io_run_local_work_locked(ctx, nr_wait);
-		if (test_bit(IO_CHECK_CQ_OVERFLOW_BIT, &ctx->check_cq))
-			io_cqring_overflow_flush_locked(ctx);
+		int nr_wait;
 
 		step = ctx->loop_step;
 		if (unlikely(!step)) {
-			ret = -ECANCELED;
+			ret = -EFAULT;
 			break;
 		}
 		ret = step(ctx, &lp);
@@ -134,6 +122,22 @@ int io_run_loop(struct io_ring_ctx *ctx)
 			io_loop_wait(ctx, &lp, nr_wait);
 		else
 			nr_wait = 0;
+
+		/* may need ->uring_lock of other rings, or this one */
+		if (unlikely(io_loop_task_work_pending())) {
+			mutex_unlock(&ctx->uring_lock);
+			io_run_task_work();
+			mutex_lock(&ctx->uring_lock);
+		}
+		if (unlikely(task_sigpending(current))) {
+			ret = -EINTR;
+			break;
+		}
+
+		/* post what completed, the lock is held: no locking variants */
+		io_run_local_work_locked(ctx, nr_wait);
+		if (test_bit(IO_CHECK_CQ_OVERFLOW_BIT, &ctx->check_cq))
+			io_cqring_overflow_flush_locked(ctx);
 		cond_resched();
 	}
 	mutex_unlock(&ctx->uring_lock);

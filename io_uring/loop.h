@@ -23,7 +23,7 @@ enum {
 	IOU_LOOP_STOP,
 };
 
-#ifdef CONFIG_IO_URING_BPF
+#ifdef CONFIG_IO_URING_BPF_OPS
 static inline bool io_has_loop_ops(struct io_ring_ctx *ctx)
 {
 	/* a hint: io_run_loop() checks again with ->uring_lock held */

@@ -158,7 +158,7 @@ def for_each_ring(prog: "Program") -> Iterator[tuple[int, int, "Object"]]:
 
 def bpf_loop_ops(ctx: "Object") -> BpfLoopOps | None:
     """The BPF loop ops installed in a ring, None if none are (or the
-    kernel is built without CONFIG_IO_URING_BPF)."""
+    kernel is built without CONFIG_IO_URING_BPF_OPS)."""
     try:
         ops = ctx.bpf_ops.read_()
     except AttributeError:

@@ -12,9 +12,11 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -34,6 +36,7 @@
 #include "no_step.skel.h"
 #include "sleepless.skel.h"
 #include "foreign.skel.h"
+#include "doc_example.skel.h"
 
 #define KSFT_PASS	0
 #define KSFT_FAIL	1
@@ -179,6 +182,10 @@ static int t_region_bad_args(void)
 	BAD(-EFAULT, "unmapped user memory", rd.user_addr = 4096);
 	BAD(-EOVERFLOW, "address + size overflows",
 	    rd.user_addr = -4096ULL; rd.size = 8192);
+	/* 2^28 pages: a page array over kvmalloc's INT_MAX bytes */
+	BAD(-E2BIG, "user region over the kvmalloc limit", rd.size = 1ULL << 40);
+	BAD(-E2BIG, "kernel region over the kvmalloc limit",
+	    rd.flags = 0; rd.user_addr = 0; rd.size = 1ULL << 40);
 
 	memset(&rd, 0, sizeof(rd));
 	rd.user_addr = (uintptr_t)mem;
@@ -329,6 +336,8 @@ static struct misc *misc_load(int ring_fd)
 	skel->struct_ops.bad_ops->ring_fd = ring_fd;
 	skel->struct_ops.wait_ops->ring_fd = ring_fd;
 	skel->struct_ops.region_ops->ring_fd = ring_fd;
+	skel->struct_ops.spin_ops->ring_fd = ring_fd;
+	skel->struct_ops.seen_ops->ring_fd = ring_fd;
 	if (misc__load(skel)) {
 		misc__destroy(skel);
 		return NULL;
@@ -716,12 +725,40 @@ static int t_loop_eintr(void)
 
 static int t_loop_detach_running(void)
 {
-	return run_waiting_loop(HELP_DETACH, -ECANCELED);
+	return run_waiting_loop(HELP_DETACH, -EFAULT);
 }
 
 static int t_loop_close_ring_running(void)
 {
-	return run_waiting_loop(HELP_CLOSE_DETACH, -ECANCELED);
+	return run_waiting_loop(HELP_CLOSE_DETACH, -EFAULT);
+}
+
+/* The state letter in /proc/.../stat at @path ("pid (comm) state ..."), or '?' */
+static char proc_state(const char *path)
+{
+	char st[512];
+	char state = '?';
+	FILE *f;
+	char *p;
+
+	f = fopen(path, "r");
+	if (f && fgets(st, sizeof(st), f)) {
+		/* comm may hold spaces */
+		p = strrchr(st, ')');
+		if (p && p[1] == ' ')
+			state = p[2];
+	}
+	if (f)
+		fclose(f);
+	return state;
+}
+
+static char task_state(pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	return proc_state(path);
 }
 
 /*
@@ -732,11 +769,10 @@ static int t_loop_close_ring_running(void)
  */
 static int wait_asleep_in_enter(pid_t pid, double seconds)
 {
-	char path[64], sc[256] = "", st[512] = "";
+	char path[64], sc[256] = "";
 	double t0 = iou_now();
 	char state = '?';
 	FILE *f;
-	char *p;
 
 	do {
 		snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
@@ -747,16 +783,7 @@ static int wait_asleep_in_enter(pid_t pid, double seconds)
 			fclose(f);
 		sc[strcspn(sc, "\n")] = 0;
 		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-		f = fopen(path, "r");
-		state = '?';
-		if (f && fgets(st, sizeof(st), f)) {
-			/* pid (comm) state ...: comm may hold spaces */
-			p = strrchr(st, ')');
-			if (p && p[1] == ' ')
-				state = p[2];
-		}
-		if (f)
-			fclose(f);
+		state = proc_state(path);
 		if (state == 'S' && atoi(sc) == __NR_io_uring_enter) {
 			printf("child %d asleep in io_uring_enter (syscall %d) after %.2fs: /proc/%d/syscall \"%s\", state %c\n",
 			       pid, __NR_io_uring_enter, iou_now() - t0, pid, sc, state);
@@ -767,6 +794,29 @@ static int wait_asleep_in_enter(pid_t pid, double seconds)
 	printf("child %d not asleep in io_uring_enter (syscall %d) within %.0fs: /proc/%d/syscall \"%s\", state %c\n",
 	       pid, __NR_io_uring_enter, seconds, pid, sc, state);
 	return -1;
+}
+
+/*
+ * In a forked child: a loop ring with wait_ops attached, then one byte on
+ * @notify_fd for the parent.  Ends the child (status 2 to 5) on failure.
+ */
+static struct bpf_link *child_attach_wait(struct iou_ring *r, struct misc **skel,
+					  int notify_fd)
+{
+	struct bpf_link *link;
+	char c = 0;
+
+	if (loop_ring(r, 8, 0))
+		_exit(2);
+	*skel = misc_load(r->fd);
+	if (!*skel)
+		_exit(3);
+	link = bpf_map__attach_struct_ops((*skel)->maps.wait_ops);
+	if (!link)
+		_exit(4);
+	if (write(notify_fd, &c, 1) != 1)
+		_exit(5);
+	return link;
 }
 
 /* A task killed while its loop sleeps: the syscall ends, exit tears down */
@@ -780,21 +830,11 @@ static int t_loop_killed(void)
 	pid = fork();
 	CHECK(pid >= 0, "fork");
 	if (!pid) {
-		struct bpf_link *link;
 		struct iou_ring r;
 		struct misc *skel;
 
 		close(pipefd[0]);
-		if (loop_ring(&r, 8, 0))
-			_exit(2);
-		skel = misc_load(r.fd);
-		if (!skel)
-			_exit(3);
-		link = bpf_map__attach_struct_ops(skel->maps.wait_ops);
-		if (!link)
-			_exit(4);
-		if (write(pipefd[1], &c, 1) != 1)
-			_exit(5);
+		child_attach_wait(&r, &skel, pipefd[1]);
 		iou_enter(r.fd, 0, 0, 0);
 		_exit(6);
 	}
@@ -879,6 +919,322 @@ static int t_ring_freed_before_link(void)
 	CHECK(!nop_roundtrip(&r2, 11), "plain ring");
 	misc__destroy(skel);
 	iou_exit(&r2);
+	return KSFT_PASS;
+}
+
+/*
+ * As mainline, the first step runs before the loop looks at signals: a
+ * signal pending when io_uring_enter(2) starts ends the loop after one
+ * step.  A signal cannot be pending at syscall entry on its own (it is
+ * delivered on the way back to user space), so a tracer stops the child at
+ * the entry of io_uring_enter, queues SIGUSR1 and lets the syscall run.
+ */
+static int t_loop_signal_pending_at_entry(void)
+{
+	struct __ptrace_syscall_info info;
+	int status, i, pipefd[2];
+	bool at_enter = false;
+	char c = 0;
+	pid_t pid;
+
+	CHECK(!pipe(pipefd), "pipe");
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (!pid) {
+		struct sigaction sa = { .sa_handler = on_signal };
+		struct bpf_link *link;
+		struct iou_ring r;
+		struct misc *skel;
+		int ret;
+
+		close(pipefd[0]);
+		sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART */
+		link = child_attach_wait(&r, &skel, pipefd[1]);
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+			_exit(6);
+		raise(SIGSTOP);
+		ret = iou_enter(r.fd, 0, 0, 0);
+		if (ret != -EINTR || skel->bss->steps != 1) {
+			printf("signal pending at entry: loop ended with %d after %llu steps, expected %d after 1\n",
+			       ret, (unsigned long long)skel->bss->steps, -EINTR);
+			_exit(1);
+		}
+		bpf_link__destroy(link);
+		if (nop_roundtrip(&r, 12))
+			_exit(7);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	CHECK(read(pipefd[0], &c, 1) == 1, "child did not attach");
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSTOPPED(status) &&
+	      WSTOPSIG(status) == SIGSTOP, "child not stopped: %#x", status);
+	CHECK(!ptrace(PTRACE_SETOPTIONS, pid, NULL,
+		      (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)),
+	      "PTRACE_SETOPTIONS: %s", strerror(errno));
+	for (i = 0; i < 100 && !at_enter; i++) {
+		CHECK(!ptrace(PTRACE_SYSCALL, pid, NULL, NULL), "PTRACE_SYSCALL: %s",
+		      strerror(errno));
+		CHECK(waitpid(pid, &status, 0) == pid && WIFSTOPPED(status),
+		      "child status %#x", status);
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80))
+			continue;
+		memset(&info, 0, sizeof(info));
+		CHECK(ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(info),
+			     &info) > 0, "PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
+		at_enter = info.op == PTRACE_SYSCALL_INFO_ENTRY &&
+			   info.entry.nr == __NR_io_uring_enter;
+	}
+	if (!at_enter) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		CHECK(0, "child never entered io_uring_enter");
+	}
+	/* stopped at the entry: the signal stays pending while the syscall runs */
+	CHECK(!kill(pid, SIGUSR1), "kill");
+	CHECK(!ptrace(PTRACE_DETACH, pid, NULL, NULL), "PTRACE_DETACH: %s",
+	      strerror(errno));
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "child status %#x", status);
+	return KSFT_PASS;
+}
+
+/*
+ * As mainline, deferred completions are run after a step, not before the
+ * first: a READ submitted before the loop, whose data arrived before it
+ * (its completion queued as deferred task_work), is seen by the second step.
+ */
+static int t_loop_first_step_cqes(void)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe cqe = {};
+	struct bpf_link *link;
+	struct iou_ring r;
+	struct misc *skel;
+	int ret, pipefd[2];
+	char buf[8];
+
+	CHECK(!pipe(pipefd), "pipe");
+	CHECK(!loop_ring(&r, 8, 0), "setup");
+	sqe = &r.sqes[0];
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_READ;
+	sqe->fd = pipefd[0];
+	sqe->addr = (uintptr_t)buf;
+	sqe->len = sizeof(buf);
+	sqe->user_data = 5;
+	ret = iou_enter(r.fd, 1, 0, 0);
+	CHECK(ret == 1, "submit read: %d", ret);
+	CHECK(write(pipefd[1], "x", 1) == 1, "write");
+	CHECK(iou_cq_ready(&r) == 0, "the read completed without task_work");
+	skel = misc_load(r.fd);
+	CHECK(skel, "load");
+	link = attach_expect(skel->maps.seen_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	ret = iou_enter(r.fd, 0, 0, 0);
+	CHECK(ret == 0 && skel->bss->steps == 2, "loop: %d after %llu steps", ret,
+	      (unsigned long long)skel->bss->steps);
+	CHECK(skel->data->seen_tail0 == 0 && skel->data->seen_tail1 == 1,
+	      "CQ tail %u at the first step, %u at the second; expected 0, 1",
+	      skel->data->seen_tail0, skel->data->seen_tail1);
+	CHECK(iou_pop_cqe(&r, &cqe) && cqe.user_data == 5 && cqe.res == 1,
+	      "read CQE %llu %d", (unsigned long long)cqe.user_data, cqe.res);
+	bpf_link__destroy(link);
+	misc__destroy(skel);
+	iou_exit(&r);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	return KSFT_PASS;
+}
+
+struct spinner {
+	pthread_t thread;
+	struct misc *skel;
+	struct bpf_link *link;
+	struct iou_ring ring;
+	int ready;	/* 1 attached, -1 failed */
+	int ret;
+	pid_t detach_tid;
+	int detached;
+	int ended;	/* the loop returned */
+	bool plain_ok;	/* a NOP through the plain path after the detach */
+};
+
+/* Creates the ring (the loop must run in its submitter) and spins in its loop */
+static void *spinner_fn(void *arg)
+{
+	struct spinner *s = arg;
+	int i;
+
+	if (loop_ring(&s->ring, 8, 0))
+		goto fail;
+	s->skel = misc_load(s->ring.fd);
+	if (!s->skel)
+		goto fail;
+	s->link = bpf_map__attach_struct_ops(s->skel->maps.spin_ops);
+	if (!s->link)
+		goto fail;
+	__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
+	s->ret = iou_enter(s->ring.fd, 0, 0, 0);
+	__atomic_store_n(&s->ended, 1, __ATOMIC_RELEASE);
+	/* once the link went, the ring works as before, for its submitter */
+	for (i = 0; i < 3000 && !__atomic_load_n(&s->detached, __ATOMIC_ACQUIRE); i++)
+		usleep(10000);
+	s->plain_ok = __atomic_load_n(&s->detached, __ATOMIC_ACQUIRE) &&
+		      !nop_roundtrip(&s->ring, 13);
+	return NULL;
+fail:
+	__atomic_store_n(&s->ready, -1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Destroys the spinning ring's link: waits for its ->uring_lock */
+static void *detacher_fn(void *arg)
+{
+	struct spinner *s = arg;
+
+	__atomic_store_n(&s->detach_tid, gettid(), __ATOMIC_RELEASE);
+	bpf_link__destroy(s->link);
+	__atomic_store_n(&s->detached, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+
+/* What a sleeping task waits for, from /proc (CONFIG_STACKTRACE) */
+static void show_task_stack(pid_t tid)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stack", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		printf("  %s", line);
+	fclose(f);
+}
+
+/*
+ * A loop that keeps returning IOU_LOOP_CONTINUE holds its ring's
+ * ->uring_lock (here for seconds within each step, so that the lock is
+ * never dropped for task_work in between); destroying its link waits for
+ * that lock, holding the lock that orders attach and detach.  Freeing any
+ * other ring, one without ops, must not wait behind them: as mainline, it
+ * looks for ops under its own ->uring_lock first.  The ring freed holds
+ * the write end of a pipe as a registered file, so the reader sees EOF once
+ * the ring is gone.  Kept under the soft lockup threshold: the step spins
+ * for SPIN_FREE_TIMEOUT_MS at most.
+ */
+#define SPIN_FREE_TIMEOUT_MS	8000
+
+static int t_ring_free_while_loop_spins(void)
+{
+	struct spinner s = {};
+	pthread_t detacher;
+	struct pollfd pfd;
+	int i, ret, pipefd[2];
+	double t0, freed = -1;
+	struct iou_ring b;
+	char state = '?';
+	char c;
+
+	CHECK(!pthread_create(&s.thread, NULL, spinner_fn, &s), "thread");
+	for (i = 0; i < 3000 && !__atomic_load_n(&s.ready, __ATOMIC_ACQUIRE); i++)
+		usleep(10000);
+	CHECK(__atomic_load_n(&s.ready, __ATOMIC_ACQUIRE) == 1, "spinning ring not attached");
+	for (i = 0; i < 3000 && !__atomic_load_n(&s.skel->bss->steps, __ATOMIC_ACQUIRE); i++)
+		usleep(10000);
+	CHECK(s.skel->bss->steps, "the loop does not run");
+
+	CHECK(!pthread_create(&detacher, NULL, detacher_fn, &s), "thread");
+	/* until the detacher sleeps on the spinning ring's lock */
+	for (i = 0; i < 1000; i++) {
+		pid_t tid = __atomic_load_n(&s.detach_tid, __ATOMIC_ACQUIRE);
+
+		if (tid && (state = task_state(tid)) == 'D')
+			break;
+		usleep(10000);
+	}
+	printf("detacher state %c after %.2fs, %llu steps\n", state, i / 100.0,
+	       (unsigned long long)s.skel->bss->steps);
+	if (state == 'D')
+		show_task_stack(s.detach_tid);
+	ret = __atomic_load_n(&s.detached, __ATOMIC_ACQUIRE) ||
+	      __atomic_load_n(&s.ended, __ATOMIC_ACQUIRE);
+
+	/* a plain ring holding the only write end of a pipe, freed now */
+	CHECK(!pipe(pipefd), "pipe");
+	CHECK(!iou_setup_flags(8, 0, 0, &b), "setup");
+	CHECK(iou_register(b.fd, IORING_REGISTER_FILES, &pipefd[1], 1) == 0,
+	      "register file");
+	close(pipefd[1]);
+	t0 = iou_now();
+	iou_exit(&b);
+	pfd.fd = pipefd[0];
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, SPIN_FREE_TIMEOUT_MS) == 1 && read(pipefd[0], &c, 1) == 0)
+		freed = iou_now() - t0;
+
+	ret = ret || __atomic_load_n(&s.detached, __ATOMIC_ACQUIRE) ||
+	      __atomic_load_n(&s.ended, __ATOMIC_ACQUIRE);
+
+	/* end the loop: the detach and anything behind it proceed */
+	__atomic_store_n(&s.skel->bss->spin_release, 1, __ATOMIC_RELEASE);
+	pthread_join(s.thread, NULL);
+	pthread_join(detacher, NULL);
+	close(pipefd[0]);
+	CHECK(!ret, "the link went or the loop ended before the ring was freed");
+	CHECK(freed >= 0, "a ring without ops was not freed within %ds while another ring's detach waited for its spinning loop",
+	      SPIN_FREE_TIMEOUT_MS / 1000);
+	printf("ring freed in %.2fs, %llu steps\n", freed,
+	       (unsigned long long)s.skel->bss->steps);
+	CHECK(s.ret == 0, "spinning loop ended with %d", s.ret);
+	CHECK(s.plain_ok, "plain ring after the loop and the detach");
+	misc__destroy(s.skel);
+	iou_exit(&s.ring);
+	return KSFT_PASS;
+}
+
+/*
+ * Register opcodes 6.12 does not implement, 31 to 33 (SEND_MSG_RING,
+ * ZCRX_IFQ, RESIZE_RINGS in later kernels), below IORING_REGISTER_MEM_REGION
+ * at mainline's 34: -EINVAL whatever the fd, as without the series.
+ */
+static int t_register_unknown_opcodes(void)
+{
+	struct io_uring_restriction res;
+	struct iou_ring r, rd;
+	unsigned int op;
+	int ret;
+
+	CHECK(IORING_REGISTER_MEM_REGION == 34, "IORING_REGISTER_MEM_REGION is %d",
+	      IORING_REGISTER_MEM_REGION);
+	CHECK(!iou_setup_flags(8, 0, 0, &r), "setup");
+	CHECK(!iou_setup_flags(8, 0, IORING_SETUP_R_DISABLED, &rd), "setup disabled");
+	for (op = 31; op <= 33; op++) {
+		ret = iou_register(-1, op, NULL, 0);
+		CHECK(ret == -EINVAL, "opcode %u, fd -1: %d", op, ret);
+		ret = iou_register(r.fd, op, NULL, 0);
+		CHECK(ret == -EINVAL, "opcode %u, ring fd: %d", op, ret);
+		ret = iou_register(r.fd, op | IORING_REGISTER_USE_REGISTERED_RING,
+				   NULL, 0);
+		CHECK(ret == -EINVAL, "opcode %u, registered ring index: %d", op, ret);
+		memset(&res, 0, sizeof(res));
+		res.opcode = IORING_RESTRICTION_REGISTER_OP;
+		res.register_op = op;
+		ret = iou_register(rd.fd, IORING_REGISTER_RESTRICTIONS, &res, 1);
+		CHECK(ret == -EINVAL, "restriction to opcode %u: %d", op, ret);
+	}
+	ret = iou_register(-1, IORING_REGISTER_LAST, NULL, 0);
+	CHECK(ret == -EINVAL, "IORING_REGISTER_LAST, fd -1: %d", ret);
+	/* implemented opcodes look at the fd first, as before */
+	ret = iou_register(-1, IORING_REGISTER_MEM_REGION, NULL, 1);
+	CHECK(ret == -EBADF, "IORING_REGISTER_MEM_REGION, fd -1: %d", ret);
+	ret = iou_register(-1, IORING_REGISTER_BUFFERS, NULL, 1);
+	CHECK(ret == -EBADF, "IORING_REGISTER_BUFFERS, fd -1: %d", ret);
+	iou_exit(&rd);
+	iou_exit(&r);
 	return KSFT_PASS;
 }
 
@@ -1035,6 +1391,42 @@ static int nops_run(uint64_t nr, unsigned int qd, unsigned int per_step)
 		      (unsigned long long)p->steps, per_step);
 	bpf_link__destroy(link);
 	nops__destroy(skel);
+	iou_exit(&r);
+	return KSFT_PASS;
+}
+
+/*
+ * The example of Documentation/io_uring/bpf-ops.rst (doc_example.bpf.c)
+ * loads, attaches and runs its NOPs, with the ring the document describes.
+ */
+static int t_doc_example(void)
+{
+	struct io_uring_region_desc rd;
+	struct doc_example *skel;
+	struct bpf_link *link;
+	struct iou_ring r;
+	struct {
+		__u64 nr;
+		__u64 done;
+	} *p;
+	int ret;
+
+	CHECK(!loop_ring(&r, 8, 8), "setup");
+	p = iou_alloc_region(4096);
+	CHECK(p && !iou_register_region(&r, p, 4096, &rd), "region");
+	p->nr = 100;
+	skel = doc_example__open();
+	CHECK(skel, "open");
+	skel->struct_ops.nops_ops->ring_fd = r.fd;
+	CHECK(!doc_example__load(skel), "the documentation's example does not load");
+	link = attach_expect(skel->maps.nops_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	ret = iou_enter(r.fd, 0, 0, 0);
+	CHECK(ret == 0 && p->done == 100, "loop: %d, %llu of 100 NOPs done", ret,
+	      (unsigned long long)p->done);
+	CHECK(iou_cq_ready(&r) == 0, "CQEs left");
+	bpf_link__destroy(link);
+	doc_example__destroy(skel);
 	iou_exit(&r);
 	return KSFT_PASS;
 }
@@ -1327,6 +1719,7 @@ static const struct test_case cases[] = {
 	{ "region_user", t_region_user },
 	{ "region_kernel_mmap", t_region_kernel },
 	{ "region_bad_args", t_region_bad_args },
+	{ "register_unknown_opcodes_einval", t_register_unknown_opcodes },
 	{ "sq_rewind_flags", t_rewind_flags },
 	{ "sq_rewind_submit", t_rewind_submit },
 	{ "sq_rewind_drain", t_rewind_drain },
@@ -1347,10 +1740,14 @@ static const struct test_case cases[] = {
 	{ "loop_other_task", t_loop_other_task, true },
 	{ "loop_task_killed", t_loop_killed, true },
 	{ "loop_ring_freed_before_link", t_ring_freed_before_link, true },
+	{ "loop_signal_pending_at_entry", t_loop_signal_pending_at_entry, true },
+	{ "loop_first_step_cqes", t_loop_first_step_cqes, true },
+	{ "ring_free_while_loop_spins", t_ring_free_while_loop_spins, true },
 	{ "region_bpf_user", t_region_bpf_user, true },
 	{ "region_bpf_kernel", t_region_bpf_kernel, true },
 	{ "region_bpf_none", t_region_bpf_none, true },
 	{ "loop_cq_overflow", t_loop_cq_overflow, true },
+	{ "doc_example_nops", t_doc_example, true },
 	{ "nops_qd1", t_nops_qd1, true },
 	{ "nops_qd8", t_nops_qd8, true },
 	{ "nops_qd1_inline", t_nops_inline, true },
@@ -1396,7 +1793,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], cases[i].name))
 			continue;
 		if (cases[i].bpf && !have_bpf_ops())
-			return skip_or_fail("no io_uring_bpf_ops in the kernel BTF (CONFIG_IO_URING_BPF)\n");
+			return skip_or_fail("no io_uring_bpf_ops in the kernel BTF (CONFIG_IO_URING_BPF_OPS)\n");
 		return cases[i].fn();
 	}
 	fprintf(stderr, "no test case %s\n", argv[1]);

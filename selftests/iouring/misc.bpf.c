@@ -19,6 +19,9 @@ int region_mem_ok, region_mem_over_null, region_cq_over_null;
 int region_bad_id_null, region_sq_ok;
 __u64 region_seen;
 
+/* CQ tail seen by the first two steps of seen_step */
+__u32 seen_tail0 = -1, seen_tail1 = -1;
+
 /* one step, then stop */
 SEC("struct_ops.s/stop_step")
 int BPF_PROG(stop_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
@@ -41,6 +44,45 @@ int BPF_PROG(wait_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
 {
 	__sync_fetch_and_add(&steps, 1);
 	lp->cq_wait_idx = ring->rings->cq.tail + 1;
+	return IOU_LOOP_CONTINUE;
+}
+
+/* spin_step: set by the test to end the loop */
+int spin_release;
+
+static int spin_cb(__u64 i, void *ctx)
+{
+	int j;
+
+	for (j = 0; j < 1000; j++)
+		barrier_var(j);
+	return *(volatile int *)&spin_release ? 1 : 0;
+}
+
+/*
+ * Never waits: spins, holding the ring's ->uring_lock for as long as the
+ * test wants (up to 2^23 * 1000 iterations a step), returns
+ * IOU_LOOP_CONTINUE until spin_release is set, then IOU_LOOP_STOP.
+ */
+SEC("struct_ops.s/spin_step")
+int BPF_PROG(spin_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
+{
+	__sync_fetch_and_add(&steps, 1);
+	bpf_loop(1 << 23, spin_cb, NULL, 0);
+	return *(volatile int *)&spin_release ? IOU_LOOP_STOP : IOU_LOOP_CONTINUE;
+}
+
+/* records the CQ tail of two steps, stops after the second */
+SEC("struct_ops.s/seen_step")
+int BPF_PROG(seen_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
+{
+	__u32 tail = ring->rings->cq.tail;
+
+	if (__sync_fetch_and_add(&steps, 1)) {
+		seen_tail1 = tail;
+		return IOU_LOOP_STOP;
+	}
+	seen_tail0 = tail;
 	return IOU_LOOP_CONTINUE;
 }
 
@@ -103,4 +145,14 @@ struct io_uring_bpf_ops wait_ops = {
 SEC(".struct_ops.link")
 struct io_uring_bpf_ops region_ops = {
 	.loop_step = (void *)region_step,
+};
+
+SEC(".struct_ops.link")
+struct io_uring_bpf_ops spin_ops = {
+	.loop_step = (void *)spin_step,
+};
+
+SEC(".struct_ops.link")
+struct io_uring_bpf_ops seen_ops = {
+	.loop_step = (void *)seen_step,
 };
