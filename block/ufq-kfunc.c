@@ -65,12 +65,14 @@ CFI_NOSEAL(bpf_request_release_dtor);
 
 /*
  * The request @rq_id names, for a merge kfunc called from the merge
- * callback that runs with @bio (merge_bio) or @next (merge_req) on @ufd's
- * queue, or an ERR_PTR: -EINVAL if no such callback runs, -EALREADY if it
- * merged already, -ENOENT if the scheduler owns no request @rq_id there.
+ * callback that runs with @bio and @nr_segs (merge_bio) or @next
+ * (merge_req) on @ufd's queue, or an ERR_PTR: -EINVAL if no such callback
+ * runs, -EALREADY if it merged already, -ENOENT if the scheduler owns no
+ * request @rq_id there.
  */
 static struct request *ufq_merge_target(struct ufq_data *ufd,
 					const struct bio *bio,
+					unsigned int nr_segs,
 					const struct request *next, u64 rq_id)
 {
 	struct request *rq;
@@ -79,6 +81,8 @@ static struct request *ufq_merge_target(struct ufq_data *ufd,
 	    READ_ONCE(ufd->merge_rq) != next)
 		return ERR_PTR(-EINVAL);
 	lockdep_assert_held(&ufd->lock);
+	if (bio && nr_segs != ufd->merge_nr_segs)
+		return ERR_PTR(-EINVAL);
 	if (ufd->merge_done)
 		return ERR_PTR(-EALREADY);
 	rq = ufq_lookup_request(ufd, rq_id);
@@ -92,12 +96,15 @@ static struct request *ufq_merge_target(struct ufq_data *ufd,
  * @nr_segs: the nr_segs passed to merge_bio
  *
  * May be called under the program's bpf_spin_lock (KF_SPIN_LOCK), only
- * from merge_bio, at most once successfully per call.  Returns
+ * from merge_bio, at most once successfully per call.  The request's
+ * segment count grows by the segments of @bio that the kernel counted;
+ * any other @nr_segs would miscount it, so that mapping the request
+ * overruns the driver's scatterlist, and is refused.  Returns
  * 2 (ELEVATOR_BACK_MERGE: the request now ends where the bio ended),
  * 1 (ELEVATOR_FRONT_MERGE: the request now starts at the bio's sector,
  * re-sort it), 3 (ELEVATOR_DISCARD_MERGE), 0 if the two cannot be merged,
- * -ENOENT for an unknown id, -EINVAL outside merge_bio and -EALREADY if
- * the bio is already merged.
+ * -ENOENT for an unknown id, -EINVAL outside merge_bio or with another
+ * @nr_segs than merge_bio's, and -EALREADY if the bio is already merged.
  */
 __bpf_kfunc int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio,
 					  u32 nr_segs)
@@ -108,7 +115,7 @@ __bpf_kfunc int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio,
 	enum elv_merge type;
 	struct request *rq;
 
-	rq = ufq_merge_target(ufd, bio, NULL, rq_id);
+	rq = ufq_merge_target(ufd, bio, nr_segs, NULL, rq_id);
 	if (IS_ERR(rq))
 		return PTR_ERR(rq);
 
@@ -117,7 +124,8 @@ __bpf_kfunc int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio,
 	type = blk_try_merge(rq, bio);
 	if (type == ELEVATOR_NO_MERGE)
 		return 0;
-	if (blk_attempt_bio_merge(q, rq, bio, nr_segs, true) != BIO_MERGE_OK)
+	if (blk_attempt_bio_merge(q, rq, bio, ufd->merge_nr_segs,
+				  true) != BIO_MERGE_OK)
 		return 0;
 	if (type != ELEVATOR_DISCARD_MERGE)
 		elv_merged_request(q, rq, type);
@@ -146,7 +154,7 @@ __bpf_kfunc int bpf_request_try_merge(u64 rq_id, struct request *next)
 	struct ufq_data *ufd = ufq_queue_data(q);
 	struct request *rq;
 
-	rq = ufq_merge_target(ufd, NULL, next, rq_id);
+	rq = ufq_merge_target(ufd, NULL, 0, next, rq_id);
 	if (IS_ERR(rq))
 		return PTR_ERR(rq);
 	if (!blk_attempt_req_merge(q, rq, next))

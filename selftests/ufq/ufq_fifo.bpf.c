@@ -12,6 +12,12 @@
  *   BADID  returns an id it does not own (the kernel ejects it)
  *   KPTR   FIFO that also keeps a referenced request in a map (kptr)
  *   RQMERGE FIFO that merges no bio, so that new requests get merged
+ *   BADSEGS FIFO whose merge_bio first asks each bio merge with the
+ *          segment counts 0 and 1 (when they are not merge_bio's nr_segs),
+ *          then with the right one; it holds requests back (see
+ *          badsegs_hold()) so that bios find one to merge into even on a
+ *          fast device
+ *   INITPOS FIFO whose init_sched returns 1 (neither 0 nor an errno)
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -65,6 +71,7 @@ struct qdata {
 	u64 last_id;	/* last inserted request, for back merges */
 	u64 last_end;	/* its end sector */
 	u64 queued;
+	u64 last_insert_ns;
 };
 
 struct {
@@ -105,6 +112,8 @@ int BPF_PROG(fifo_init_sched, struct request_queue *q)
 	if (ret)
 		return ret;
 	__sync_fetch_and_add(&counters.init_sched, 1);
+	if (mode == UFQ_TEST_INITPOS)
+		return 1;
 	return 0;
 }
 
@@ -126,7 +135,7 @@ int BPF_PROG(fifo_insert_req, struct request_queue *q, struct request *rq,
 	struct qdata *qd = lookup_q(q);
 	struct fifo_node *n;
 	struct request *ref;
-	u64 id = bpf_request_id(rq);
+	u64 id = bpf_request_id(rq), now;
 
 	if (!qd || !id)
 		return -2; /* -ENOENT */
@@ -159,15 +168,32 @@ int BPF_PROG(fifo_insert_req, struct request_queue *q, struct request *rq,
 	if (bpf_request_try_merge(id, rq) == -22)
 		__sync_fetch_and_add(&counters.einval, 1);
 
+	now = bpf_ktime_get_ns();
 	bpf_spin_lock(&qd->lock);
 	bpf_list_push_back(&qd->head, &n->link);
 	qd->last_id = id;
 	qd->last_end = rq->__sector + (rq->__data_len >> 9);
 	qd->queued++;
+	qd->last_insert_ns = now;
 	bpf_spin_unlock(&qd->lock);
 
 	__sync_fetch_and_add(&counters.inserted, 1);
 	return 0;
+}
+
+/*
+ * BADSEGS: dispatch nothing while fewer than 8 requests wait and the last
+ * came less than 2 ms ago (blk-mq runs the queue again within a few ms).
+ */
+static bool badsegs_hold(struct qdata *qd)
+{
+	u64 now = bpf_ktime_get_ns(), last, queued;
+
+	bpf_spin_lock(&qd->lock);
+	last = qd->last_insert_ns;
+	queued = qd->queued;
+	bpf_spin_unlock(&qd->lock);
+	return queued < 8 && now - last < 2000000;
 }
 
 SEC("struct_ops/dispatch_req")
@@ -183,6 +209,8 @@ u64 BPF_PROG(fifo_dispatch_req, struct request_queue *q)
 
 	if (mode == UFQ_TEST_BADID)
 		return 0x1234ffffULL;
+	if (mode == UFQ_TEST_BADSEGS && badsegs_hold(qd))
+		return 0;
 
 	bpf_spin_lock(&qd->lock);
 	ln = bpf_list_pop_front(&qd->head);
@@ -248,10 +276,25 @@ void BPF_PROG(fifo_merge_bio, struct request_queue *q, struct bio *bio,
 	u64 sector = bio->bi_iter.bi_sector;
 	u64 end = sector + (bio->bi_iter.bi_size >> 9);
 	int ret = 0, unowned = 0, again = 0;
+	u32 segs, nr_wrong = 0, wrong_einval = 0, wrong_merged = 0;
 
 	if (!qd || mode == UFQ_TEST_RQMERGE)
 		return;
 	bpf_spin_lock(&qd->lock);
+	/* segment counts 0 and 1, when they are not the bio's */
+	for (segs = 0; mode == UFQ_TEST_BADSEGS && segs < 2; segs++) {
+		if (segs == nr_segs || !qd->last_id || qd->last_end != sector)
+			continue;
+		ret = bpf_request_bio_try_merge(qd->last_id, bio, segs);
+		nr_wrong++;
+		if (ret == -22)
+			wrong_einval++;
+		if (ret > 0) {
+			wrong_merged++;
+			qd->last_end = end;
+		}
+	}
+	ret = 0;
 	if (qd->last_id && qd->last_end == sector) {
 		/* the same tag with another sequence number: not owned */
 		unowned = bpf_request_bio_try_merge(qd->last_id ^ (1ULL << 63),
@@ -265,6 +308,11 @@ void BPF_PROG(fifo_merge_bio, struct request_queue *q, struct bio *bio,
 		}
 	}
 	bpf_spin_unlock(&qd->lock);
+	if (nr_wrong) {
+		__sync_fetch_and_add(&counters.wrong_segs, nr_wrong);
+		__sync_fetch_and_add(&counters.wrong_segs_einval, wrong_einval);
+		__sync_fetch_and_add(&counters.wrong_segs_merged, wrong_merged);
+	}
 	if (unowned == -2)
 		__sync_fetch_and_add(&counters.enoent, 1);
 	if (again == -114)

@@ -4,17 +4,21 @@
  *
  *   ufq_test MODE SECONDS [EJECT_AFTER]
  *	attach the scheduler in MODE (fifo, stall, eject, badid, kptr,
- *	rqmerge), print
+ *	rqmerge, badsegs, initpos), print
  *	"attached", keep it attached for SECONDS (0: until SIGINT/SIGTERM),
  *	detach, and print the BPF side counters as "name value" lines.
  *	A failed attach prints "attach failed: errno N (ENAME): text" and
- *	exits 1.
+ *	exits 1.  An attach that took a standard stream for the link (the
+ *	kernel returned a positive value from BPF_LINK_CREATE, which libbpf
+ *	takes for an fd and moves above 2, closing it) prints "attach took
+ *	fd N: ..." on stderr and exits 3.
  *   ufq_test ebusy
  *	attach one instance, check that a second attach fails with EBUSY,
  *	detach, and check that the second one can attach now.
  */
 #define _GNU_SOURCE	/* strerrorname_np() */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -87,6 +92,9 @@ static void print_counters(struct ufq_fifo *skel)
 	printf("enoent %llu\n", c->enoent);
 	printf("ealready %llu\n", c->ealready);
 	printf("stashed %llu\n", c->stashed);
+	printf("wrong_segs %llu\n", c->wrong_segs);
+	printf("wrong_segs_einval %llu\n", c->wrong_segs_einval);
+	printf("wrong_segs_merged %llu\n", c->wrong_segs_merged);
 }
 
 static int ebusy(void)
@@ -138,10 +146,12 @@ int main(int argc, char **argv)
 		[UFQ_TEST_FIFO] = "fifo", [UFQ_TEST_STALL] = "stall",
 		[UFQ_TEST_EJECT] = "eject", [UFQ_TEST_BADID] = "badid",
 		[UFQ_TEST_KPTR] = "kptr", [UFQ_TEST_RQMERGE] = "rqmerge",
+		[UFQ_TEST_BADSEGS] = "badsegs", [UFQ_TEST_INITPOS] = "initpos",
 	};
 	unsigned long long eject_after = 100;
 	struct ufq_fifo *skel;
 	struct bpf_link *link;
+	struct stat out_before, out_after;
 	struct timespec start, now;
 	int mode = -1, seconds, i;
 
@@ -172,11 +182,26 @@ int main(int argc, char **argv)
 	skel = open_load(mode, eject_after);
 	if (!skel)
 		return 1;
+	if (fstat(STDOUT_FILENO, &out_before)) {
+		fprintf(stderr, "fstat stdout: %s\n", strerror(errno));
+		return 1;
+	}
 	link = bpf_map__attach_struct_ops(skel->maps.fifo_ops);
 	if (!link) {
 		print_attach_error(stderr, "attach", errno);
 		ufq_fifo__destroy(skel);
 		return 1;
+	}
+	/* a positive BPF_LINK_CREATE result is taken for a link fd */
+	if (bpf_link__fd(link) <= STDERR_FILENO ||
+	    fstat(STDOUT_FILENO, &out_after) ||
+	    out_after.st_dev != out_before.st_dev ||
+	    out_after.st_ino != out_before.st_ino) {
+		fprintf(stderr, "attach took fd %d: link fd %d, stdout %s\n",
+			STDOUT_FILENO, bpf_link__fd(link),
+			fcntl(STDOUT_FILENO, F_GETFD) < 0 ? "closed" :
+			"replaced");
+		return 3;
 	}
 	printf("attached %s\n", modes[mode]);
 
