@@ -31,38 +31,6 @@ __bpf_kfunc u64 bpf_request_id(struct request *rq)
 	return ufq_rq_data(rq);
 }
 
-/**
- * bpf_request_acquire - take a reference on a request
- * @rq: trusted request
- *
- * The reference keeps the request (and its tag, and so the queue from
- * freezing) until bpf_request_release().  A request kept as a kptr in a map
- * is released when the map is freed.  Returns NULL if @rq is being freed.
- */
-__bpf_kfunc struct request *bpf_request_acquire(struct request *rq)
-{
-	if (!req_ref_inc_not_zero(rq))
-		return NULL;
-	return rq;
-}
-
-/**
- * bpf_request_release - drop a reference taken by bpf_request_acquire()
- * @rq: referenced request
- */
-__bpf_kfunc void bpf_request_release(struct request *rq)
-{
-	if (req_ref_put_and_test(rq))
-		__blk_mq_free_request(rq);
-}
-
-__bpf_kfunc void bpf_request_release_dtor(void *rq)
-{
-	bpf_request_release(rq);
-}
-
-CFI_NOSEAL(bpf_request_release_dtor);
-
 /*
  * The request @rq_id names, for a merge kfunc called from the merge
  * callback that runs with @bio and @nr_segs (merge_bio) or @next
@@ -203,8 +171,6 @@ __bpf_kfunc_end_defs();
 
 BTF_KFUNCS_START(ufq_kfunc_ids)
 BTF_ID_FLAGS(func, bpf_request_id, KF_TRUSTED_ARGS)
-BTF_ID_FLAGS(func, bpf_request_acquire, KF_ACQUIRE | KF_RET_NULL | KF_TRUSTED_ARGS)
-BTF_ID_FLAGS(func, bpf_request_release, KF_RELEASE)
 BTF_ID_FLAGS(func, bpf_request_bio_try_merge, KF_TRUSTED_ARGS | KF_SPIN_LOCK)
 BTF_ID_FLAGS(func, bpf_request_try_merge, KF_TRUSTED_ARGS | KF_SPIN_LOCK)
 BTF_ID_FLAGS(func, bpf_ufq_kernel_queued, KF_TRUSTED_ARGS)
@@ -213,8 +179,6 @@ BTF_KFUNCS_END(ufq_kfunc_ids)
 
 BTF_ID_LIST(ufq_btf_ids)
 BTF_ID(struct, ufq_iosched_ops)
-BTF_ID(struct, request)
-BTF_ID(func, bpf_request_release_dtor)
 
 /* Only ufq_iosched_ops programs may call the UFQ kfuncs. */
 static int ufq_kfunc_filter(const struct bpf_prog *prog, u32 kfunc_id)
@@ -236,19 +200,16 @@ static const struct btf_kfunc_id_set ufq_kfunc_set = {
 
 static int __init ufq_kfunc_init(void)
 {
-	const struct btf_id_dtor_kfunc ufq_dtors[] = {
-		{
-			.btf_id		= ufq_btf_ids[1],
-			.kfunc_btf_id	= ufq_btf_ids[2],
-		},
-	};
 	int ret;
 
+	/*
+	 * No kfunc acquires a request and struct request has no kptr
+	 * destructor: a program cannot keep a request (its tags and the
+	 * queue's usage count) beyond a callback, so eject, detach, freezes
+	 * and del_gendisk never wait for user space to free a map.
+	 */
 	ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_STRUCT_OPS,
 					&ufq_kfunc_set);
-	ret = ret ?: register_btf_id_dtor_kfuncs(ufq_dtors,
-						  ARRAY_SIZE(ufq_dtors),
-						  THIS_MODULE);
 	if (ret)
 		pr_err("ufq: failed to register kfuncs (%d)\n", ret);
 	return ret;

@@ -10,7 +10,6 @@
  *   STALL  takes requests and never dispatches them (the watchdog ejects it)
  *   EJECT  ejects itself with bpf_ufq_eject() after eject_after dispatches
  *   BADID  returns an id it does not own (the kernel ejects it)
- *   KPTR   FIFO that also keeps a referenced request in a map (kptr)
  *   RQMERGE FIFO that merges no bio, so that new requests get merged
  *   BADSEGS FIFO whose merge_bio first asks each bio merge with the
  *          segment counts 0 and 1 (when they are not merge_bio's nr_segs),
@@ -50,8 +49,6 @@ extern struct bpf_list_node *bpf_list_pop_front(struct bpf_list_head *head) __ks
 
 /* UFQ kfuncs */
 extern u64 bpf_request_id(struct request *rq) __ksym;
-extern struct request *bpf_request_acquire(struct request *rq) __ksym;
-extern void bpf_request_release(struct request *rq) __ksym;
 extern int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio,
 				     u32 nr_segs) __ksym;
 extern int bpf_request_try_merge(u64 rq_id, struct request *next) __ksym;
@@ -80,17 +77,6 @@ struct {
 	__type(key, int);
 	__type(value, struct qdata);
 } queues SEC(".maps");
-
-struct stash {
-	struct request __kptr *rq;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, int);
-	__type(value, struct stash);
-} stashed SEC(".maps");
 
 struct ufq_test_counters counters;
 
@@ -134,30 +120,10 @@ int BPF_PROG(fifo_insert_req, struct request_queue *q, struct request *rq,
 {
 	struct qdata *qd = lookup_q(q);
 	struct fifo_node *n;
-	struct request *ref;
 	u64 id = bpf_request_id(rq), now;
 
 	if (!qd || !id)
 		return -2; /* -ENOENT */
-
-	/* a reference for the length of the callback only */
-	ref = bpf_request_acquire(rq);
-	if (!ref)
-		return -2;
-	if (mode == UFQ_TEST_KPTR) {
-		int zero = 0;
-		struct stash *s = bpf_map_lookup_elem(&stashed, &zero);
-
-		if (s) {
-			ref = bpf_kptr_xchg(&s->rq, ref);
-			if (!ref)
-				__sync_fetch_and_add(&counters.stashed, 1);
-		}
-		if (ref)
-			bpf_request_release(ref);
-	} else {
-		bpf_request_release(ref);
-	}
 
 	n = bpf_obj_new(struct fifo_node);
 	if (!n)

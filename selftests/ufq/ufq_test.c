@@ -3,8 +3,8 @@
  * Loader for the UFQ selftest scheduler (ufq_fifo.bpf.c).
  *
  *   ufq_test MODE SECONDS [EJECT_AFTER]
- *	attach the scheduler in MODE (fifo, stall, eject, badid, kptr,
- *	rqmerge, badsegs, initpos), print
+ *	attach the scheduler in MODE (fifo, stall, eject, badid, rqmerge,
+ *	badsegs, initpos), print
  *	"attached", keep it attached for SECONDS (0: until SIGINT/SIGTERM),
  *	detach, and print the BPF side counters as "name value" lines.
  *	A failed attach prints "attach failed: errno N (ENAME): text" and
@@ -15,12 +15,19 @@
  *   ufq_test ebusy
  *	attach one instance, check that a second attach fails with EBUSY,
  *	detach, and check that the second one can attach now.
+ *   ufq_test kptr
+ *	load the two schedulers that try to keep a request beyond a
+ *	callback (ufq_kptr_acquire.bpf.c, ufq_kptr_stash.bpf.c); print
+ *	"NAME: load failed: errno N (ENAME): text" for each, with libbpf's
+ *	messages (and the kernel's BTF or verifier log) on stderr.  Exits 0
+ *	if neither loaded, 1 if one did.
  */
 #define _GNU_SOURCE	/* strerrorname_np() */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +40,8 @@
 
 #include "ufq_fifo.h"
 #include "ufq_fifo.skel.h"
+#include "ufq_kptr_acquire.skel.h"
+#include "ufq_kptr_stash.skel.h"
 
 static volatile sig_atomic_t stop;
 
@@ -91,7 +100,6 @@ static void print_counters(struct ufq_fifo *skel)
 	printf("einval %llu\n", c->einval);
 	printf("enoent %llu\n", c->enoent);
 	printf("ealready %llu\n", c->ealready);
-	printf("stashed %llu\n", c->stashed);
 	printf("wrong_segs %llu\n", c->wrong_segs);
 	printf("wrong_segs_einval %llu\n", c->wrong_segs_einval);
 	printf("wrong_segs_merged %llu\n", c->wrong_segs_merged);
@@ -140,12 +148,40 @@ out:
 	return ret;
 }
 
+/* "NAME: loaded" (1) or "NAME: load failed: ..." with @err (0) */
+static int report_load(const char *name, bool loaded, int err)
+{
+	char what[64];
+
+	if (loaded) {
+		printf("%s: loaded\n", name);
+		return 1;
+	}
+	snprintf(what, sizeof(what), "%s: load", name);
+	print_attach_error(stdout, what, err);
+	return 0;
+}
+
+/* neither scheduler that would keep a request may load */
+static int kptr(void)
+{
+	struct ufq_kptr_acquire *a = ufq_kptr_acquire__open_and_load();
+	int ret = report_load("acquire", a, errno);
+	struct ufq_kptr_stash *s;
+
+	ufq_kptr_acquire__destroy(a);
+	s = ufq_kptr_stash__open_and_load();
+	ret |= report_load("stash", s, errno);
+	ufq_kptr_stash__destroy(s);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const char * const modes[] = {
 		[UFQ_TEST_FIFO] = "fifo", [UFQ_TEST_STALL] = "stall",
 		[UFQ_TEST_EJECT] = "eject", [UFQ_TEST_BADID] = "badid",
-		[UFQ_TEST_KPTR] = "kptr", [UFQ_TEST_RQMERGE] = "rqmerge",
+		[UFQ_TEST_RQMERGE] = "rqmerge",
 		[UFQ_TEST_BADSEGS] = "badsegs", [UFQ_TEST_INITPOS] = "initpos",
 	};
 	unsigned long long eject_after = 100;
@@ -160,8 +196,10 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "ebusy"))
 		return ebusy();
+	if (argc == 2 && !strcmp(argv[1], "kptr"))
+		return kptr();
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s MODE SECONDS [EJECT_AFTER] | ebusy\n",
+		fprintf(stderr, "usage: %s MODE SECONDS [EJECT_AFTER] | ebusy | kptr\n",
 			argv[0]);
 		return 2;
 	}
