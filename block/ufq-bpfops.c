@@ -332,6 +332,18 @@ void ufq_bpf_show(struct ufq_data *ufd, struct seq_file *m)
 		   READ_ONCE(watchdog_timeout_ms));
 }
 
+/*
+ * What init_sched returned, as the errno of a failed attach.  Like
+ * sched_ext's ops_sanitize_err(): anything but a -errno (a positive value
+ * would reach user space as a BPF_LINK_CREATE result, an fd) is -EPROTO.
+ */
+static int ufq_sanitize_err(int err)
+{
+	if (err < 0 && err >= -MAX_ERRNO)
+		return err;
+	return -EPROTO;
+}
+
 static int ufq_ops_enable(struct ufq_iosched_ops *ops)
 {
 	struct ufq_data *ufd;
@@ -366,8 +378,14 @@ static int ufq_ops_enable(struct ufq_iosched_ops *ops)
 
 	if (ret) {
 		mutex_unlock(&ufq_list_mutex);
-		ufq_eject(UFQ_EXIT_ERROR, "init_sched failed (%d) on attach",
-			  ret);
+		if (ufq_sanitize_err(ret) == ret)
+			ufq_eject(UFQ_EXIT_ERROR,
+				  "init_sched failed (%d) on attach", ret);
+		else
+			ufq_eject(UFQ_EXIT_ERROR,
+				  "init_sched returned %d, not an errno, on attach",
+				  ret);
+		ret = ufq_sanitize_err(ret);
 		ufq_disable_queues(ops);
 		ufq_set_state(UFQ_DISABLED);
 		goto out_unlock;

@@ -28,7 +28,8 @@
  * @init_sched: a UFQ queue starts to use this scheduler, either when the
  *	scheduler is attached or when ufq is selected for a queue while the
  *	scheduler is attached.  A non-zero return fails the attach (or ejects
- *	the scheduler when the queue comes later).  May sleep.
+ *	the scheduler when the queue comes later); the attach fails with that
+ *	errno if it is one, else with -EPROTO.  May sleep.
  * @exit_sched: the queue stops using this scheduler.  All ids of the queue
  *	are invalid from now on.  May sleep.
  * @insert_req: a request enters the scheduler.  Return 0 if the scheduler
@@ -116,6 +117,7 @@ struct ufq_data {
 
 	/* Arguments of the merge callback running under lock, for kfuncs */
 	struct bio *merge_bio;
+	unsigned int merge_nr_segs;	/* the segments of merge_bio */
 	struct request *merge_rq;
 	bool merge_done;
 

@@ -31,46 +31,16 @@ __bpf_kfunc u64 bpf_request_id(struct request *rq)
 	return ufq_rq_data(rq);
 }
 
-/**
- * bpf_request_acquire - take a reference on a request
- * @rq: trusted request
- *
- * The reference keeps the request (and its tag, and so the queue from
- * freezing) until bpf_request_release().  A request kept as a kptr in a map
- * is released when the map is freed.  Returns NULL if @rq is being freed.
- */
-__bpf_kfunc struct request *bpf_request_acquire(struct request *rq)
-{
-	if (!req_ref_inc_not_zero(rq))
-		return NULL;
-	return rq;
-}
-
-/**
- * bpf_request_release - drop a reference taken by bpf_request_acquire()
- * @rq: referenced request
- */
-__bpf_kfunc void bpf_request_release(struct request *rq)
-{
-	if (req_ref_put_and_test(rq))
-		__blk_mq_free_request(rq);
-}
-
-__bpf_kfunc void bpf_request_release_dtor(void *rq)
-{
-	bpf_request_release(rq);
-}
-
-CFI_NOSEAL(bpf_request_release_dtor);
-
 /*
  * The request @rq_id names, for a merge kfunc called from the merge
- * callback that runs with @bio (merge_bio) or @next (merge_req) on @ufd's
- * queue, or an ERR_PTR: -EINVAL if no such callback runs, -EALREADY if it
- * merged already, -ENOENT if the scheduler owns no request @rq_id there.
+ * callback that runs with @bio and @nr_segs (merge_bio) or @next
+ * (merge_req) on @ufd's queue, or an ERR_PTR: -EINVAL if no such callback
+ * runs, -EALREADY if it merged already, -ENOENT if the scheduler owns no
+ * request @rq_id there.
  */
 static struct request *ufq_merge_target(struct ufq_data *ufd,
 					const struct bio *bio,
+					unsigned int nr_segs,
 					const struct request *next, u64 rq_id)
 {
 	struct request *rq;
@@ -79,6 +49,8 @@ static struct request *ufq_merge_target(struct ufq_data *ufd,
 	    READ_ONCE(ufd->merge_rq) != next)
 		return ERR_PTR(-EINVAL);
 	lockdep_assert_held(&ufd->lock);
+	if (bio && nr_segs != ufd->merge_nr_segs)
+		return ERR_PTR(-EINVAL);
 	if (ufd->merge_done)
 		return ERR_PTR(-EALREADY);
 	rq = ufq_lookup_request(ufd, rq_id);
@@ -92,12 +64,15 @@ static struct request *ufq_merge_target(struct ufq_data *ufd,
  * @nr_segs: the nr_segs passed to merge_bio
  *
  * May be called under the program's bpf_spin_lock (KF_SPIN_LOCK), only
- * from merge_bio, at most once successfully per call.  Returns
+ * from merge_bio, at most once successfully per call.  The request's
+ * segment count grows by the segments of @bio that the kernel counted;
+ * any other @nr_segs would miscount it, so that mapping the request
+ * overruns the driver's scatterlist, and is refused.  Returns
  * 2 (ELEVATOR_BACK_MERGE: the request now ends where the bio ended),
  * 1 (ELEVATOR_FRONT_MERGE: the request now starts at the bio's sector,
  * re-sort it), 3 (ELEVATOR_DISCARD_MERGE), 0 if the two cannot be merged,
- * -ENOENT for an unknown id, -EINVAL outside merge_bio and -EALREADY if
- * the bio is already merged.
+ * -ENOENT for an unknown id, -EINVAL outside merge_bio or with another
+ * @nr_segs than merge_bio's, and -EALREADY if the bio is already merged.
  */
 __bpf_kfunc int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio,
 					  u32 nr_segs)
@@ -108,7 +83,7 @@ __bpf_kfunc int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio,
 	enum elv_merge type;
 	struct request *rq;
 
-	rq = ufq_merge_target(ufd, bio, NULL, rq_id);
+	rq = ufq_merge_target(ufd, bio, nr_segs, NULL, rq_id);
 	if (IS_ERR(rq))
 		return PTR_ERR(rq);
 
@@ -117,7 +92,8 @@ __bpf_kfunc int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio,
 	type = blk_try_merge(rq, bio);
 	if (type == ELEVATOR_NO_MERGE)
 		return 0;
-	if (blk_attempt_bio_merge(q, rq, bio, nr_segs, true) != BIO_MERGE_OK)
+	if (blk_attempt_bio_merge(q, rq, bio, ufd->merge_nr_segs,
+				  true) != BIO_MERGE_OK)
 		return 0;
 	if (type != ELEVATOR_DISCARD_MERGE)
 		elv_merged_request(q, rq, type);
@@ -146,7 +122,7 @@ __bpf_kfunc int bpf_request_try_merge(u64 rq_id, struct request *next)
 	struct ufq_data *ufd = ufq_queue_data(q);
 	struct request *rq;
 
-	rq = ufq_merge_target(ufd, NULL, next, rq_id);
+	rq = ufq_merge_target(ufd, NULL, 0, next, rq_id);
 	if (IS_ERR(rq))
 		return PTR_ERR(rq);
 	if (!blk_attempt_req_merge(q, rq, next))
@@ -195,8 +171,6 @@ __bpf_kfunc_end_defs();
 
 BTF_KFUNCS_START(ufq_kfunc_ids)
 BTF_ID_FLAGS(func, bpf_request_id, KF_TRUSTED_ARGS)
-BTF_ID_FLAGS(func, bpf_request_acquire, KF_ACQUIRE | KF_RET_NULL | KF_TRUSTED_ARGS)
-BTF_ID_FLAGS(func, bpf_request_release, KF_RELEASE)
 BTF_ID_FLAGS(func, bpf_request_bio_try_merge, KF_TRUSTED_ARGS | KF_SPIN_LOCK)
 BTF_ID_FLAGS(func, bpf_request_try_merge, KF_TRUSTED_ARGS | KF_SPIN_LOCK)
 BTF_ID_FLAGS(func, bpf_ufq_kernel_queued, KF_TRUSTED_ARGS)
@@ -205,8 +179,6 @@ BTF_KFUNCS_END(ufq_kfunc_ids)
 
 BTF_ID_LIST(ufq_btf_ids)
 BTF_ID(struct, ufq_iosched_ops)
-BTF_ID(struct, request)
-BTF_ID(func, bpf_request_release_dtor)
 
 /* Only ufq_iosched_ops programs may call the UFQ kfuncs. */
 static int ufq_kfunc_filter(const struct bpf_prog *prog, u32 kfunc_id)
@@ -228,19 +200,16 @@ static const struct btf_kfunc_id_set ufq_kfunc_set = {
 
 static int __init ufq_kfunc_init(void)
 {
-	const struct btf_id_dtor_kfunc ufq_dtors[] = {
-		{
-			.btf_id		= ufq_btf_ids[1],
-			.kfunc_btf_id	= ufq_btf_ids[2],
-		},
-	};
 	int ret;
 
+	/*
+	 * No kfunc acquires a request and struct request has no kptr
+	 * destructor: a program cannot keep a request (its tags and the
+	 * queue's usage count) beyond a callback, so eject, detach, freezes
+	 * and del_gendisk never wait for user space to free a map.
+	 */
 	ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_STRUCT_OPS,
 					&ufq_kfunc_set);
-	ret = ret ?: register_btf_id_dtor_kfuncs(ufq_dtors,
-						  ARRAY_SIZE(ufq_dtors),
-						  THIS_MODULE);
 	if (ret)
 		pr_err("ufq: failed to register kfuncs (%d)\n", ret);
 	return ret;

@@ -10,8 +10,13 @@
  *   STALL  takes requests and never dispatches them (the watchdog ejects it)
  *   EJECT  ejects itself with bpf_ufq_eject() after eject_after dispatches
  *   BADID  returns an id it does not own (the kernel ejects it)
- *   KPTR   FIFO that also keeps a referenced request in a map (kptr)
  *   RQMERGE FIFO that merges no bio, so that new requests get merged
+ *   BADSEGS FIFO whose merge_bio first asks each bio merge with the
+ *          segment counts 0 and 1 (when they are not merge_bio's nr_segs),
+ *          then with the right one; it holds requests back (see
+ *          badsegs_hold()) so that bios find one to merge into even on a
+ *          fast device
+ *   INITPOS FIFO whose init_sched returns 1 (neither 0 nor an errno)
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -44,8 +49,6 @@ extern struct bpf_list_node *bpf_list_pop_front(struct bpf_list_head *head) __ks
 
 /* UFQ kfuncs */
 extern u64 bpf_request_id(struct request *rq) __ksym;
-extern struct request *bpf_request_acquire(struct request *rq) __ksym;
-extern void bpf_request_release(struct request *rq) __ksym;
 extern int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio,
 				     u32 nr_segs) __ksym;
 extern int bpf_request_try_merge(u64 rq_id, struct request *next) __ksym;
@@ -65,6 +68,7 @@ struct qdata {
 	u64 last_id;	/* last inserted request, for back merges */
 	u64 last_end;	/* its end sector */
 	u64 queued;
+	u64 last_insert_ns;
 };
 
 struct {
@@ -73,17 +77,6 @@ struct {
 	__type(key, int);
 	__type(value, struct qdata);
 } queues SEC(".maps");
-
-struct stash {
-	struct request __kptr *rq;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, int);
-	__type(value, struct stash);
-} stashed SEC(".maps");
 
 struct ufq_test_counters counters;
 
@@ -105,6 +98,8 @@ int BPF_PROG(fifo_init_sched, struct request_queue *q)
 	if (ret)
 		return ret;
 	__sync_fetch_and_add(&counters.init_sched, 1);
+	if (mode == UFQ_TEST_INITPOS)
+		return 1;
 	return 0;
 }
 
@@ -125,30 +120,10 @@ int BPF_PROG(fifo_insert_req, struct request_queue *q, struct request *rq,
 {
 	struct qdata *qd = lookup_q(q);
 	struct fifo_node *n;
-	struct request *ref;
-	u64 id = bpf_request_id(rq);
+	u64 id = bpf_request_id(rq), now;
 
 	if (!qd || !id)
 		return -2; /* -ENOENT */
-
-	/* a reference for the length of the callback only */
-	ref = bpf_request_acquire(rq);
-	if (!ref)
-		return -2;
-	if (mode == UFQ_TEST_KPTR) {
-		int zero = 0;
-		struct stash *s = bpf_map_lookup_elem(&stashed, &zero);
-
-		if (s) {
-			ref = bpf_kptr_xchg(&s->rq, ref);
-			if (!ref)
-				__sync_fetch_and_add(&counters.stashed, 1);
-		}
-		if (ref)
-			bpf_request_release(ref);
-	} else {
-		bpf_request_release(ref);
-	}
 
 	n = bpf_obj_new(struct fifo_node);
 	if (!n)
@@ -159,15 +134,32 @@ int BPF_PROG(fifo_insert_req, struct request_queue *q, struct request *rq,
 	if (bpf_request_try_merge(id, rq) == -22)
 		__sync_fetch_and_add(&counters.einval, 1);
 
+	now = bpf_ktime_get_ns();
 	bpf_spin_lock(&qd->lock);
 	bpf_list_push_back(&qd->head, &n->link);
 	qd->last_id = id;
 	qd->last_end = rq->__sector + (rq->__data_len >> 9);
 	qd->queued++;
+	qd->last_insert_ns = now;
 	bpf_spin_unlock(&qd->lock);
 
 	__sync_fetch_and_add(&counters.inserted, 1);
 	return 0;
+}
+
+/*
+ * BADSEGS: dispatch nothing while fewer than 8 requests wait and the last
+ * came less than 2 ms ago (blk-mq runs the queue again within a few ms).
+ */
+static bool badsegs_hold(struct qdata *qd)
+{
+	u64 now = bpf_ktime_get_ns(), last, queued;
+
+	bpf_spin_lock(&qd->lock);
+	last = qd->last_insert_ns;
+	queued = qd->queued;
+	bpf_spin_unlock(&qd->lock);
+	return queued < 8 && now - last < 2000000;
 }
 
 SEC("struct_ops/dispatch_req")
@@ -183,6 +175,8 @@ u64 BPF_PROG(fifo_dispatch_req, struct request_queue *q)
 
 	if (mode == UFQ_TEST_BADID)
 		return 0x1234ffffULL;
+	if (mode == UFQ_TEST_BADSEGS && badsegs_hold(qd))
+		return 0;
 
 	bpf_spin_lock(&qd->lock);
 	ln = bpf_list_pop_front(&qd->head);
@@ -248,10 +242,25 @@ void BPF_PROG(fifo_merge_bio, struct request_queue *q, struct bio *bio,
 	u64 sector = bio->bi_iter.bi_sector;
 	u64 end = sector + (bio->bi_iter.bi_size >> 9);
 	int ret = 0, unowned = 0, again = 0;
+	u32 segs, nr_wrong = 0, wrong_einval = 0, wrong_merged = 0;
 
 	if (!qd || mode == UFQ_TEST_RQMERGE)
 		return;
 	bpf_spin_lock(&qd->lock);
+	/* segment counts 0 and 1, when they are not the bio's */
+	for (segs = 0; mode == UFQ_TEST_BADSEGS && segs < 2; segs++) {
+		if (segs == nr_segs || !qd->last_id || qd->last_end != sector)
+			continue;
+		ret = bpf_request_bio_try_merge(qd->last_id, bio, segs);
+		nr_wrong++;
+		if (ret == -22)
+			wrong_einval++;
+		if (ret > 0) {
+			wrong_merged++;
+			qd->last_end = end;
+		}
+	}
+	ret = 0;
 	if (qd->last_id && qd->last_end == sector) {
 		/* the same tag with another sequence number: not owned */
 		unowned = bpf_request_bio_try_merge(qd->last_id ^ (1ULL << 63),
@@ -265,6 +274,11 @@ void BPF_PROG(fifo_merge_bio, struct request_queue *q, struct bio *bio,
 		}
 	}
 	bpf_spin_unlock(&qd->lock);
+	if (nr_wrong) {
+		__sync_fetch_and_add(&counters.wrong_segs, nr_wrong);
+		__sync_fetch_and_add(&counters.wrong_segs_einval, wrong_einval);
+		__sync_fetch_and_add(&counters.wrong_segs_merged, wrong_merged);
+	}
 	if (unowned == -2)
 		__sync_fetch_and_add(&counters.enoent, 1);
 	if (again == -114)

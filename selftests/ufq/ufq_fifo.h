@@ -8,8 +8,9 @@ enum ufq_test_mode {
 	UFQ_TEST_STALL,
 	UFQ_TEST_EJECT,
 	UFQ_TEST_BADID,
-	UFQ_TEST_KPTR,
 	UFQ_TEST_RQMERGE,
+	UFQ_TEST_BADSEGS,
+	UFQ_TEST_INITPOS,
 };
 
 struct ufq_test_counters {
@@ -26,7 +27,10 @@ struct ufq_test_counters {
 	unsigned long long einval;	/* called outside a merge callback */
 	unsigned long long enoent;	/* an id the scheduler does not own */
 	unsigned long long ealready;	/* a second merge of the same bio */
-	unsigned long long stashed;
+	/* BADSEGS: bio merges asked with a segment count not merge_bio's */
+	unsigned long long wrong_segs;		/* such calls */
+	unsigned long long wrong_segs_einval;	/* refused with -EINVAL */
+	unsigned long long wrong_segs_merged;	/* merged all the same */
 };
 
 #endif

@@ -3,31 +3,45 @@
  * Loader for the UFQ selftest scheduler (ufq_fifo.bpf.c).
  *
  *   ufq_test MODE SECONDS [EJECT_AFTER]
- *	attach the scheduler in MODE (fifo, stall, eject, badid, kptr,
- *	rqmerge), print
+ *	attach the scheduler in MODE (fifo, stall, eject, badid, rqmerge,
+ *	badsegs, initpos), print
  *	"attached", keep it attached for SECONDS (0: until SIGINT/SIGTERM),
  *	detach, and print the BPF side counters as "name value" lines.
  *	A failed attach prints "attach failed: errno N (ENAME): text" and
- *	exits 1.
+ *	exits 1.  An attach that took a standard stream for the link (the
+ *	kernel returned a positive value from BPF_LINK_CREATE, which libbpf
+ *	takes for an fd and moves above 2, closing it) prints "attach took
+ *	fd N: ..." on stderr and exits 3.
  *   ufq_test ebusy
  *	attach one instance, check that a second attach fails with EBUSY,
  *	detach, and check that the second one can attach now.
+ *   ufq_test kptr
+ *	load the two schedulers that try to keep a request beyond a
+ *	callback (ufq_kptr_acquire.bpf.c, ufq_kptr_stash.bpf.c); print
+ *	"NAME: load failed: errno N (ENAME): text" for each, with libbpf's
+ *	messages (and the kernel's BTF or verifier log) on stderr.  Exits 0
+ *	if neither loaded, 1 if one did.
  */
 #define _GNU_SOURCE	/* strerrorname_np() */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "ufq_fifo.h"
 #include "ufq_fifo.skel.h"
+#include "ufq_kptr_acquire.skel.h"
+#include "ufq_kptr_stash.skel.h"
 
 static volatile sig_atomic_t stop;
 
@@ -86,7 +100,9 @@ static void print_counters(struct ufq_fifo *skel)
 	printf("einval %llu\n", c->einval);
 	printf("enoent %llu\n", c->enoent);
 	printf("ealready %llu\n", c->ealready);
-	printf("stashed %llu\n", c->stashed);
+	printf("wrong_segs %llu\n", c->wrong_segs);
+	printf("wrong_segs_einval %llu\n", c->wrong_segs_einval);
+	printf("wrong_segs_merged %llu\n", c->wrong_segs_merged);
 }
 
 static int ebusy(void)
@@ -132,16 +148,46 @@ out:
 	return ret;
 }
 
+/* "NAME: loaded" (1) or "NAME: load failed: ..." with @err (0) */
+static int report_load(const char *name, bool loaded, int err)
+{
+	char what[64];
+
+	if (loaded) {
+		printf("%s: loaded\n", name);
+		return 1;
+	}
+	snprintf(what, sizeof(what), "%s: load", name);
+	print_attach_error(stdout, what, err);
+	return 0;
+}
+
+/* neither scheduler that would keep a request may load */
+static int kptr(void)
+{
+	struct ufq_kptr_acquire *a = ufq_kptr_acquire__open_and_load();
+	int ret = report_load("acquire", a, errno);
+	struct ufq_kptr_stash *s;
+
+	ufq_kptr_acquire__destroy(a);
+	s = ufq_kptr_stash__open_and_load();
+	ret |= report_load("stash", s, errno);
+	ufq_kptr_stash__destroy(s);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const char * const modes[] = {
 		[UFQ_TEST_FIFO] = "fifo", [UFQ_TEST_STALL] = "stall",
 		[UFQ_TEST_EJECT] = "eject", [UFQ_TEST_BADID] = "badid",
-		[UFQ_TEST_KPTR] = "kptr", [UFQ_TEST_RQMERGE] = "rqmerge",
+		[UFQ_TEST_RQMERGE] = "rqmerge",
+		[UFQ_TEST_BADSEGS] = "badsegs", [UFQ_TEST_INITPOS] = "initpos",
 	};
 	unsigned long long eject_after = 100;
 	struct ufq_fifo *skel;
 	struct bpf_link *link;
+	struct stat out_before, out_after;
 	struct timespec start, now;
 	int mode = -1, seconds, i;
 
@@ -150,8 +196,10 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "ebusy"))
 		return ebusy();
+	if (argc == 2 && !strcmp(argv[1], "kptr"))
+		return kptr();
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s MODE SECONDS [EJECT_AFTER] | ebusy\n",
+		fprintf(stderr, "usage: %s MODE SECONDS [EJECT_AFTER] | ebusy | kptr\n",
 			argv[0]);
 		return 2;
 	}
@@ -172,11 +220,26 @@ int main(int argc, char **argv)
 	skel = open_load(mode, eject_after);
 	if (!skel)
 		return 1;
+	if (fstat(STDOUT_FILENO, &out_before)) {
+		fprintf(stderr, "fstat stdout: %s\n", strerror(errno));
+		return 1;
+	}
 	link = bpf_map__attach_struct_ops(skel->maps.fifo_ops);
 	if (!link) {
 		print_attach_error(stderr, "attach", errno);
 		ufq_fifo__destroy(skel);
 		return 1;
+	}
+	/* a positive BPF_LINK_CREATE result is taken for a link fd */
+	if (bpf_link__fd(link) <= STDERR_FILENO ||
+	    fstat(STDOUT_FILENO, &out_after) ||
+	    out_after.st_dev != out_before.st_dev ||
+	    out_after.st_ino != out_before.st_ino) {
+		fprintf(stderr, "attach took fd %d: link fd %d, stdout %s\n",
+			STDOUT_FILENO, bpf_link__fd(link),
+			fcntl(STDOUT_FILENO, F_GETFD) < 0 ? "closed" :
+			"replaced");
+		return 3;
 	}
 	printf("attached %s\n", modes[mode]);
 

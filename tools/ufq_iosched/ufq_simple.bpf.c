@@ -436,6 +436,23 @@ u64 BPF_PROG(simple_dispatch_req, struct request_queue *q)
 	return id;
 }
 
+/*
+ * Merge the bio [@sector, @end) into request @id and move the slot of the
+ * request's edge that moved, whichever the kernel merged; under the lock.
+ */
+static __always_inline int merge_bio_slots(struct merge_tables *mt, u64 id,
+					   struct bio *bio, u32 nr_segs,
+					   u64 sector, u64 end)
+{
+	int ret = bpf_request_bio_try_merge(id, bio, nr_segs);
+
+	if (ret == UFQ_BACK_MERGE)
+		slot_move(mt->ends, sector, end, id);
+	else if (ret == UFQ_FRONT_MERGE)
+		slot_move(mt->starts, end, sector, id);
+	return ret;
+}
+
 SEC("struct_ops/simple_merge_bio")
 void BPF_PROG(simple_merge_bio, struct request_queue *q,
 	      struct bio *bio, unsigned int nr_segs)
@@ -452,18 +469,18 @@ void BPF_PROG(simple_merge_bio, struct request_queue *q,
 
 	bpf_spin_lock(&sq->lock);
 	id = slot_lookup(mt->ends, sector);
-	if (id) {
-		ret = bpf_request_bio_try_merge(id, bio, nr_segs);
-		if (ret == UFQ_BACK_MERGE)
-			slot_move(mt->ends, sector, end, id);
-	}
-	if (ret != UFQ_BACK_MERGE) {
+	if (id)
+		ret = merge_bio_slots(mt, id, bio, nr_segs, sector, end);
+	/*
+	 * Any positive result is a merge (the kernel decides which kind):
+	 * the bio is gone, and another try would only get -EALREADY and
+	 * lose the result.
+	 */
+	if (ret <= 0) {
 		id = slot_lookup(mt->starts, end);
-		if (id) {
-			ret = bpf_request_bio_try_merge(id, bio, nr_segs);
-			if (ret == UFQ_FRONT_MERGE)
-				slot_move(mt->starts, end, sector, id);
-		}
+		if (id)
+			ret = merge_bio_slots(mt, id, bio, nr_segs, sector,
+					      end);
 	}
 	bpf_spin_unlock(&sq->lock);
 

@@ -18,8 +18,6 @@
 
 /* UFQ kfuncs (block/ufq-kfunc.c), callable from ufq_iosched_ops programs */
 u64 bpf_request_id(struct request *rq) __ksym;
-struct request *bpf_request_acquire(struct request *rq) __ksym;
-void bpf_request_release(struct request *rq) __ksym;
 /* KF_SPIN_LOCK: may be called while holding a bpf_spin_lock */
 int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio, u32 nr_segs) __ksym;
 int bpf_request_try_merge(u64 rq_id, struct request *next) __ksym;
