@@ -71,8 +71,36 @@ static const struct kfsl_case cases[] = {
 	  "graph_api_locked", NULL, RUN_IN },
 };
 
-/* Tests before and after the program cases */
-#define NR_EXTRA 3	/* module load, sleepable flag refused, module unload */
+#define MSG_SET_FLAGS "KF_SPIN_LOCK cannot be combined with KF_SLEEPABLE or KF_ITER_*"
+#define MSG_CROSS_SETS "KF_SPIN_LOCK in one kfunc set, KF_SLEEPABLE or KF_ITER_* in another"
+
+/*
+ * The kfunc sets that kfsl_test_mod tries to register at load time and that
+ * the kernel must refuse with -EINVAL, logging the line "kfunc NAME: MSG".
+ */
+struct kfsl_refusal {
+	const char *name;	/* KTAP test name */
+	const char *param;	/* module parameter holding the result */
+	const char *kfunc;	/* kfunc that the kernel names */
+	const char *msg;
+};
+
+static const struct kfsl_refusal refusals[] = {
+	{ "kfunc_with_spin_lock_and_sleepable_flags_refused",
+	  "bad_set_err", "kfsl_test_sleepable_locked", MSG_SET_FLAGS },
+	{ "kfunc_with_spin_lock_and_iter_new_flags_refused",
+	  "iter_set_err", "bpf_iter_kfsl_new", MSG_SET_FLAGS },
+	{ "spin_lock_kfunc_sleepable_in_another_set_refused",
+	  "cross_sleepable_err", "kfsl_test_locked", MSG_CROSS_SETS },
+	{ "sleepable_kfunc_spin_lock_in_another_set_refused",
+	  "cross_locked_err", "kfsl_test_sleepable", MSG_CROSS_SETS },
+};
+
+/* Tests before and after the program cases: module load and unload */
+#define NR_EXTRA (2 + ARRAY_SIZE(refusals))
+
+/* Kernel log lines printed while the module loaded, one per line */
+static char kmsg[1 << 16];
 
 static char vlog[1 << 20];
 static char libbpf_out[1 << 16];
@@ -311,13 +339,64 @@ static int unload_module(void)
 	return err;
 }
 
-/* The module's attempt to register a KF_SPIN_LOCK | KF_SLEEPABLE kfunc */
-static bool sleepable_flag_refused(void)
+/* Open /dev/kmsg at its end, to read what gets logged from now on */
+static int kmsg_open(void)
 {
-	const char *path = "/sys/module/" MOD_NAME "/parameters/bad_set_err";
+	int fd;
+
+	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		ksft_print_msg("open /dev/kmsg: %s\n", strerror(errno));
+		return -1;
+	}
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		ksft_print_msg("seek /dev/kmsg: %s\n", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Keep the text of the records logged since kmsg_open() in kmsg[] */
+static void kmsg_read(int fd)
+{
+	char rec[8192];
+	size_t len = 0;
+	ssize_t n;
+	char *text, *nl;
+
+	kmsg[0] = '\0';
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* records overwritten meanwhile */
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		/* "prio,seq,time,flags;text\n" then " KEY=VALUE\n" lines */
+		text = strchr(rec, ';');
+		if (!text)
+			continue;
+		text++;
+		nl = strchr(text, '\n');
+		if (nl)
+			*nl = '\0';
+		len += snprintf(kmsg + len, sizeof(kmsg) - len, "%s\n", text);
+		if (len >= sizeof(kmsg))
+			break;
+	}
+	close(fd);
+}
+
+/* The module's attempt to register a kfunc set that must be refused */
+static bool set_refused(const struct kfsl_refusal *r)
+{
+	char path[128], line[256];
 	int v = 0;
 	FILE *f;
 
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s",
+		 MOD_NAME, r->param);
 	f = fopen(path, "r");
 	if (!f) {
 		ksft_print_msg("%s: %s\n", path, strerror(errno));
@@ -330,8 +409,15 @@ static bool sleepable_flag_refused(void)
 	}
 	fclose(f);
 	if (v != -EINVAL) {
-		ksft_print_msg("registering a KF_SPIN_LOCK | KF_SLEEPABLE kfunc returned %d, expected %d\n",
-			       v, -EINVAL);
+		ksft_print_msg("%s: registering the set returned %d, expected %d\n",
+			       r->param, v, -EINVAL);
+		return false;
+	}
+	snprintf(line, sizeof(line), "kfunc %s: %s", r->kfunc, r->msg);
+	if (!log_has_line(kmsg, line)) {
+		ksft_print_msg("%s: the kernel log lacks the line \"%s\"\n",
+			       r->param, line);
+		print_diag("kmsg: ", kmsg);
 		return false;
 	}
 	return true;
@@ -341,6 +427,7 @@ int main(int argc, char **argv)
 {
 	bool loaded;
 	size_t i;
+	int kfd;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s PATH/%s.ko\n", argv[0], MOD_NAME);
@@ -353,10 +440,14 @@ int main(int argc, char **argv)
 	ksft_set_plan(ARRAY_SIZE(cases) + NR_EXTRA);
 	libbpf_set_print(libbpf_print);
 
+	kfd = kmsg_open();
 	loaded = !load_module(argv[1]);
+	if (kfd >= 0)
+		kmsg_read(kfd);
 	ksft_test_result(loaded, "load_%s\n", MOD_NAME);
-	ksft_test_result(loaded && sleepable_flag_refused(),
-			 "kfunc_with_spin_lock_and_sleepable_flags_refused\n");
+	for (i = 0; i < ARRAY_SIZE(refusals); i++)
+		ksft_test_result(loaded && kfd >= 0 && set_refused(&refusals[i]),
+				 "%s\n", refusals[i].name);
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		run_case(&cases[i]);
