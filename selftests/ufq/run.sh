@@ -286,8 +286,16 @@ if start_loader stall; then
 		2>/dev/null || rc=1
 	msg "dd took $(($(date +%s) - start)) s"
 	ufq_wait_state $NB ejected 10 || rc=1
-	msg "exit_kind $(ufq_sched_field $NB exit_kind): $(ufq_sched_field $NB exit_reason)"
+	reason=$(ufq_sched_field $NB exit_reason)
+	msg "exit_kind $(ufq_sched_field $NB exit_kind): $reason"
 	[ "$(ufq_sched_field $NB exit_kind)" = watchdog ] || rc=1
+	# it fired within twice its timeout, by the kernel's own count of how
+	# long the oldest request waited ("not dispatched for N ms")
+	waited=$(echo "$reason" | sed -n 's/.* not dispatched for \([0-9]*\) ms .*/\1/p')
+	if [ -z "$waited" ] || [ "$waited" -lt 1000 ] || [ "$waited" -gt 2000 ]; then
+		msg "the watchdog fired after '${waited:-?}' ms, not within 1000..2000 ms"
+		rc=1
+	fi
 	ufq_stop_loader || rc=1
 	[ "$(counter dispatched)" -eq 0 ] || rc=1
 	ufq_stats_consistent $NB || rc=1
