@@ -882,6 +882,20 @@ zeroes() {
 	cmp -n "$3" -i "0:$2" /dev/zero "$1" || { msg "$1: not zeroes at $2 (+$3)"; return 1; }
 }
 
+# write_zeroes_kept FILE OFFSET LENGTH WHERE: a write-zeroes (NOUNMAP) of
+# the range through $DEV leaves FILE's allocation as it was, and the range
+# reads back as zeroes
+write_zeroes_kept() {
+	local a b rc=0
+	a=$(alloc_kb "$1")
+	blkdiscard -z -o "$2" -l "$3" "$DEV" || rc=1
+	b=$(alloc_kb "$1")
+	msg "write-zeroes of $(($3 >> 20)) MiB $4: file allocation $a -> $b KiB"
+	[ "$a" = "$b" ] || rc=1
+	zeroes "$DEV" "$2" "$3" || rc=1
+	return $rc
+}
+
 # discard = punch hole, write-zeroes = zero range (NOUNMAP), flush =
 # fsync, on a file of an ext4 (which has them all) on the kernel loop
 # driver; then write-zeroes on tmpfs, which has no zero range: punched and
@@ -905,12 +919,7 @@ t_fallocate() {
 	# from 0: the hole starts at 4M; from 4M: data again at 8M
 	[ "$h" = "$((4 << 20)),0 $((4 << 20)),$((8 << 20))" ] || rc=1
 	zeroes "$DEV" $((4 << 20)) $((4 << 20)) || rc=1
-	a=$(alloc_kb "$f")
-	blkdiscard -z -o $((8 << 20)) -l $((1 << 20)) "$DEV" || rc=1
-	b=$(alloc_kb "$f")
-	msg "write-zeroes of 1 MiB at 8M (NOUNMAP): file allocation $a -> $b KiB"
-	[ "$a" = "$b" ] || rc=1
-	zeroes "$DEV" $((8 << 20)) $((1 << 20)) || rc=1
+	write_zeroes_kept "$f" $((8 << 20)) $((1 << 20)) "at 8M (NOUNMAP)" || rc=1
 	cmp -n $((4 << 20)) "$f" "$DEV" || { msg "data before the discard changed"; rc=1; }
 	dd if=/dev/urandom of="$DEV" bs=64k count=16 oflag=direct conv=fsync status=none || rc=1
 	del_dev "$ID" "$SRV" || rc=1
@@ -920,12 +929,7 @@ t_fallocate() {
 	f=$TMP/z0
 	pattern "$f" $((4 << 20))
 	add -t loop "$f" || return 1
-	a=$(alloc_kb "$f")
-	blkdiscard -z -o $((1 << 20)) -l $((1 << 20)) "$DEV" || rc=1
-	b=$(alloc_kb "$f")
-	msg "write-zeroes of 1 MiB on tmpfs: file allocation $a -> $b KiB"
-	[ "$a" = "$b" ] || rc=1
-	zeroes "$DEV" $((1 << 20)) $((1 << 20)) || rc=1
+	write_zeroes_kept "$f" $((1 << 20)) $((1 << 20)) "on tmpfs" || rc=1
 	[ "$(< "/sys/block/ublkb$ID/queue/write_zeroes_max_bytes")" = 524288 ] ||
 		{ msg "write-zeroes was disabled: it failed"; rc=1; }
 	del_dev "$ID" "$SRV" || rc=1
