@@ -1,5 +1,6 @@
 """The exceptions the command line reports as plain errors (no traceback)."""
 
+from harness.build_stamp import StaleBuildError
 from harness.kbuild import BuildError
 from harness.kconfig import ConfigError
 from harness.series import SeriesError
@@ -9,4 +10,4 @@ from harness.tree import AssemblyError
 from harness.vm import GuestError
 
 HARNESS_ERRORS = (AssemblyError, BuildError, ConfigError, GuestError, SeriesError,
-                  SubmissionError, ToolError)
+                  StaleBuildError, SubmissionError, ToolError)

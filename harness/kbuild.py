@@ -231,9 +231,11 @@ def build_selftests(layout: Layout) -> None:
 def build_all(layout: Layout) -> None:
     """Assemble, configure and build everything the tests (or, for the bench
     profile, the benchmarks) need; make rebuilds only what is stale."""
+    from harness.build_stamp import source_fingerprints, write_stamp
     from harness.tree import assemble
 
     start = time.monotonic()
+    sources = source_fingerprints(layout.repo)
     with build_lock():
         result = assemble(layout)
         say(f"tree assembled: {len(result.applied)} patches, "
@@ -243,5 +245,6 @@ def build_all(layout: Layout) -> None:
         build_tools(layout)
     build_ufq_tools(layout)
     build_selftests(layout)
+    write_stamp(layout, sources)
     say(f"build complete in {fmt_duration(time.monotonic() - start)}: {layout.bzimage}"
         f" ({layout.profile} kernel)")
