@@ -604,6 +604,10 @@ static int t_issue_odd_values(void)
 		f.skel->bss->odd_ret = v[i].ret;
 		RUN_EXPECT(&f.r, 0, OPB_FLAGS(OPB_RET_ODD, 0), NULL, 0, v[i].res);
 	}
+	/* the same through uring_bpf_set_result() */
+	RUN_EXPECT(&f.r, 0, OPB_FLAGS(OPB_SET_NEG_ARG, OPB_ERESTARTSYS), NULL, 0, -EINVAL);
+	RUN_EXPECT(&f.r, 0, OPB_FLAGS(OPB_SET_NEG_ARG, 529), NULL, 0, -EINVAL);
+	RUN_EXPECT(&f.r, 0, OPB_FLAGS(OPB_SET_NEG_ARG, 511), NULL, 0, -511);
 	/* and in io-wq */
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct io_uring_cqe cqe;
