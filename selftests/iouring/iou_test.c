@@ -25,6 +25,7 @@
 #include <bpf/libbpf.h>
 
 #include "iou.h"
+#include "iou_testlib.h"
 #include "strict.h"
 #include "iou_common.h"
 #include "iou_nops.h"
@@ -38,29 +39,7 @@
 #include "foreign.skel.h"
 #include "doc_example.skel.h"
 
-#define KSFT_PASS	0
-#define KSFT_FAIL	1
-#define KSFT_SKIP	4
-
 #define MAP_OFF_PARAM_REGION	0x20000000ULL
-
-#define CHECK(cond, fmt, ...) do {						\
-	if (!(cond)) {								\
-		printf("%s:%d: failed: %s: " fmt "\n", __func__, __LINE__,	\
-		       #cond, ##__VA_ARGS__);					\
-		return KSFT_FAIL;						\
-	}									\
-} while (0)
-
-static bool libbpf_quiet;
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
-{
-	if (level == LIBBPF_DEBUG || libbpf_quiet)
-		return 0;
-	return vprintf(fmt, ap);
-}
 
 /* A ring for the BPF loop: SINGLE_ISSUER | DEFER_TASKRUN | NO_SQARRAY | SQ_REWIND */
 static int loop_ring(struct iou_ring *r, unsigned int sq, unsigned int cq)
@@ -509,20 +488,7 @@ static int bad_fd_case(int fd, int err, const char *what)
 
 static int t_attach_bad_fd(void)
 {
-	int fd = open("/dev/null", O_RDONLY);
-
-	CHECK(fd >= 0, "open /dev/null");
-	if (bad_fd_case(-1, EBADF, "fd -1"))
-		return KSFT_FAIL;
-	if (bad_fd_case(4000, EBADF, "unused fd"))
-		return KSFT_FAIL;
-	if (bad_fd_case(fd, EOPNOTSUPP, "not an io_uring fd"))
-		return KSFT_FAIL;
-	/* high enough not to be reused by the BPF object's fds */
-	CHECK(dup2(fd, 900) == 900, "dup2");
-	close(900);
-	close(fd);
-	return bad_fd_case(900, EBADF, "closed fd");
+	return bad_ring_fds(bad_fd_case);
 }
 
 static int t_attach_no_loop_step(void)
@@ -550,35 +516,6 @@ static int t_attach_no_loop_step(void)
 	iou_exit(&r);
 	return KSFT_PASS;
 }
-
-static char verifier_log[1 << 20];
-
-/* Load a skeleton that must fail, and find @expect in the verifier log */
-#define LOAD_MUST_FAIL(name, expect) ({					\
-	LIBBPF_OPTS(bpf_object_open_opts, opts,				\
-		    .kernel_log_buf = verifier_log,				\
-		    .kernel_log_size = sizeof(verifier_log),			\
-		    .kernel_log_level = 1);					\
-	struct name *__skel = name##__open_opts(&opts);			\
-	int __ret = KSFT_PASS;						\
-									\
-	verifier_log[0] = 0;						\
-	libbpf_quiet = true;						\
-	if (!__skel) {							\
-		printf("cannot open %s\n", #name);			\
-		__ret = KSFT_FAIL;					\
-	} else if (!name##__load(__skel)) {				\
-		printf("%s loaded\n", #name);				\
-		__ret = KSFT_FAIL;					\
-	} else if (!strstr(verifier_log, expect)) {			\
-		printf("%s: no \"%s\" in the verifier log:\n%s\n",	\
-		       #name, expect, verifier_log);			\
-		__ret = KSFT_FAIL;					\
-	}								\
-	libbpf_quiet = false;						\
-	name##__destroy(__skel);					\
-	__ret;								\
-})
 
 static int t_verifier_bad_write(void)
 {

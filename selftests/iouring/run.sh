@@ -15,15 +15,18 @@ KSRC=${KSRC:-$(readlink -f "$DIR/../../build/linux")}
 . "$DIR/../lib/strict.sh"
 
 CASE_TIMEOUT=${CASE_TIMEOUT:-300}
-PROG=$OUTPUT/iou_test
+# the loop ops and regions, then IORING_OP_BPF
+PROGS="$OUTPUT/iou_test $OUTPUT/iou_opbpf"
 
 ktap_print_header
-[ -x "$PROG" ] || skip_area_or_fail "$PROG not built"
-cases=$("$PROG" -l)
+for p in $PROGS; do
+	[ -x "$p" ] || skip_area_or_fail "$p not built"
+done
+cases=$(for p in $PROGS; do "$p" -l | sed "s|^|$p |"; done)
 ktap_set_plan "$(echo "$cases" | wc -l)"
 
-for c in $cases; do
-	out=$(timeout -k 10 "$CASE_TIMEOUT" "$PROG" "$c" 2>&1)
+while read -r PROG c; do
+	out=$(timeout -k 10 "$CASE_TIMEOUT" "$PROG" "$c" 2>&1 </dev/null)
 	rc=$?
 	[ -n "$out" ] && printf '%s\n' "$out" | sed -e 's/^# //' -e 's/^/# /'
 	case $rc in
@@ -32,7 +35,7 @@ for c in $cases; do
 	124|137) ktap_print_msg "timed out after ${CASE_TIMEOUT}s"; ktap_test_fail "$c" ;;
 	*) ktap_print_msg "exit status $rc"; ktap_test_fail "$c" ;;
 	esac
-done
+done <<< "$cases"
 
 ktap_print_totals
 # Skipped cases are "ok ... # SKIP" results of a full plan: exit 4 is only

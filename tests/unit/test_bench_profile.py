@@ -68,5 +68,6 @@ def test_the_bench_kernel_drops_the_debug_instrumentation_and_keeps_the_features
     # what the benchmarks and drgn need is there as in the test kernel
     for name in ("CONFIG_DEBUG_INFO", "CONFIG_DEBUG_INFO_BTF", "CONFIG_PROC_KCORE",
                  "CONFIG_KALLSYMS_ALL", "CONFIG_IOSCHED_UFQ", "CONFIG_IO_URING_BPF_OPS",
+                 "CONFIG_IO_URING_BPF_EXT",
                  "CONFIG_BLK_DEV_NULL_BLK", "CONFIG_BPF_JIT", "CONFIG_BLK_DEBUG_FS"):
         assert bench[name].value == "y", name
