@@ -299,34 +299,6 @@ direction_pop(struct bpf_rb_root *root, struct direction *d, bool *new_sweep)
 	return n;
 }
 
-SEC("struct_ops/simple_init_sched")
-int BPF_PROG(simple_init_sched, struct request_queue *q)
-{
-	struct sched_queue empty = {};
-	struct sched_queue *sq;
-	int qid = q->id;
-
-	if (qid < 0 || qid >= MAX_QUEUES)
-		return bpf_map_update_elem(&queues, &qid, &empty, BPF_ANY);
-
-	/* the trees and the list are empty: exit_sched emptied them */
-	sq = queue_array_elem(qid);
-	if (!sq)
-		return -ENOENT;
-	bpf_spin_lock(&sq->lock);
-	sq->rd.sweep = 0;
-	sq->rd.pos = 0;
-	sq->rd.nr = 0;
-	sq->wr.sweep = 0;
-	sq->wr.pos = 0;
-	sq->wr.nr = 0;
-	sq->nr_others = 0;
-	sq->reads_over_writes = 0;
-	sq->live = 1;
-	bpf_spin_unlock(&sq->lock);
-	return 0;
-}
-
 /* Free one node queued in @sq; false if there was none. */
 static __always_inline bool drain_one(struct sched_queue *sq)
 {
@@ -355,11 +327,51 @@ static __always_inline bool drain_one(struct sched_queue *sq)
 	return true;
 }
 
+/* Free every node queued in @sq, as deleting a hash map element does. */
+static __always_inline void drain(struct sched_queue *sq)
+{
+	int i;
+
+	bpf_for(i, 0, DRAIN_MAX) {
+		if (!drain_one(sq))
+			break;
+	}
+}
+
+SEC("struct_ops/simple_init_sched")
+int BPF_PROG(simple_init_sched, struct request_queue *q)
+{
+	struct sched_queue empty = {};
+	struct sched_queue *sq;
+	int qid = q->id;
+
+	if (qid < 0 || qid >= MAX_QUEUES)
+		return bpf_map_update_elem(&queues, &qid, &empty, BPF_ANY);
+
+	sq = queue_array_elem(qid);
+	if (!sq)
+		return -ENOENT;
+	/* empty already unless exit_sched was missed: replace it as BPF_ANY does */
+	drain(sq);
+	bpf_spin_lock(&sq->lock);
+	sq->rd.sweep = 0;
+	sq->rd.pos = 0;
+	sq->rd.nr = 0;
+	sq->wr.sweep = 0;
+	sq->wr.pos = 0;
+	sq->wr.nr = 0;
+	sq->nr_others = 0;
+	sq->reads_over_writes = 0;
+	sq->live = 1;
+	bpf_spin_unlock(&sq->lock);
+	return 0;
+}
+
 SEC("struct_ops/simple_exit_sched")
 int BPF_PROG(simple_exit_sched, struct request_queue *q)
 {
 	struct sched_queue *sq;
-	int qid = q->id, i;
+	int qid = q->id;
 
 	if (qid < 0 || qid >= MAX_QUEUES) {
 		/* frees the nodes of every request still queued here */
@@ -373,11 +385,8 @@ int BPF_PROG(simple_exit_sched, struct request_queue *q)
 	bpf_spin_lock(&sq->lock);
 	sq->live = 0;
 	bpf_spin_unlock(&sq->lock);
-	/* free the nodes of every request still queued here, as a delete would */
-	bpf_for(i, 0, DRAIN_MAX) {
-		if (!drain_one(sq))
-			break;
-	}
+	/* frees the nodes of every request still queued here */
+	drain(sq);
 	return 0;
 }
 
