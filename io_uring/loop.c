@@ -34,17 +34,6 @@ static inline bool io_loop_task_work_pending(void)
 }
 
 /*
- * Task_work or a signal: one look at the task for the two, which are rare,
- * since this runs after every step.
- */
-static inline bool io_loop_task_attention(void)
-{
-	return unlikely(READ_ONCE(current->task_works) ||
-			(read_thread_flags() &
-			 (_TIF_NOTIFY_SIGNAL | _TIF_SIGPENDING)));
-}
-
-/*
  * Anything that makes sleeping wrong.  Checked after the task state is set,
  * which pairs with io_req_local_work_add() and io_loop_wake(): either they
  * see ->cq_wait_nr and the sleeping state, or this sees their update.
@@ -134,26 +123,20 @@ int io_run_loop(struct io_ring_ctx *ctx)
 		else
 			nr_wait = 0;
 
-		if (io_loop_task_attention()) {
-			/* may need ->uring_lock of other rings, or this one */
-			if (io_loop_task_work_pending()) {
-				mutex_unlock(&ctx->uring_lock);
-				io_run_task_work();
-				mutex_lock(&ctx->uring_lock);
-			}
-			if (task_sigpending(current)) {
-				ret = -EINTR;
-				break;
-			}
+		/* may need ->uring_lock of other rings, or this one */
+		if (unlikely(io_loop_task_work_pending())) {
+			mutex_unlock(&ctx->uring_lock);
+			io_run_task_work();
+			mutex_lock(&ctx->uring_lock);
+		}
+		if (unlikely(task_sigpending(current))) {
+			ret = -EINTR;
+			break;
 		}
 
-		/*
-		 * Post what completed, the lock is held: no locking variants.
-		 * Most steps leave nothing to run: look before calling.
-		 */
-		if (!llist_empty(&ctx->work_llist))
-			io_run_local_work_locked(ctx, nr_wait);
-		if (unlikely(test_bit(IO_CHECK_CQ_OVERFLOW_BIT, &ctx->check_cq)))
+		/* post what completed, the lock is held: no locking variants */
+		io_run_local_work_locked(ctx, nr_wait);
+		if (test_bit(IO_CHECK_CQ_OVERFLOW_BIT, &ctx->check_cq))
 			io_cqring_overflow_flush_locked(ctx);
 		cond_resched();
 	}
