@@ -80,9 +80,16 @@
  * required by the verifier around the graph kfuncs, and keeps the
  * program's state consistent on its own.
  *
- * State per queue is an element of the "queues" hash map keyed by q->id,
- * created in init_sched and deleted in exit_sched, which frees the nodes
- * of requests the kernel took back.  Statistics are per-CPU counters
+ * State per queue: every callback looks it up, four times per queued
+ * request (merge_bio, merge_req, insert_req, dispatch_req), so a queue
+ * whose q->id is below MAX_QUEUES (q->id comes from an IDA: every queue
+ * but those of a machine with hundreds of block devices) has its element
+ * of the "queue_array" array, found by index (a few instructions where a
+ * hash look-up is a call, a jhash and a key compare), taken in init_sched
+ * and given back in exit_sched, which frees the nodes of requests the
+ * kernel took back.  Other queues have an element of the "queues" hash map
+ * keyed by q->id, created in init_sched and deleted in exit_sched, which
+ * frees the nodes likewise.  Statistics are per-CPU counters
  * (enum ufq_simple_stat) that the loader prints.  There is no finish_req:
  * the policy does not need completions, the kernel counts them in debugfs,
  * and the callback would cost a BPF call per request.
@@ -120,6 +127,13 @@ struct direction {
 
 #define MAX_QUEUES		256
 
+/*
+ * The most nodes exit_sched frees, the most iterations bpf_iter_num allows
+ * (BPF_MAX_LOOPS): more than a queue can have requests (MAX_SCHED_RQ, 2048
+ * per hardware queue).
+ */
+#define DRAIN_MAX		(1 << 23)
+
 /* merge candidate tables: MERGE_SLOTS slots indexed by a sector's hash */
 #define MERGE_SLOTS_SHIFT	6
 #define MERGE_SLOTS		64	/* 2^MERGE_SLOTS_SHIFT */
@@ -143,6 +157,7 @@ struct merge_tables {
 
 struct sched_queue {
 	struct bpf_spin_lock lock;
+	u32 live;		/* queue_array: between init_sched and exit_sched */
 	struct bpf_rb_root reads __contains(sort_node, rb);
 	struct bpf_rb_root writes __contains(sort_node, rb);
 	struct bpf_list_head others __contains(fifo_node, link);
@@ -152,6 +167,15 @@ struct sched_queue {
 	u32 reads_over_writes;	/* reads dispatched while writes waited */
 };
 
+/* queues whose q->id is below MAX_QUEUES */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_QUEUES);
+	__type(key, u32);			/* q->id */
+	__type(value, struct sched_queue);
+} queue_array SEC(".maps");
+
+/* the other queues */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_QUEUES);
@@ -178,10 +202,26 @@ static bool node_less(struct bpf_rb_node *a, const struct bpf_rb_node *b)
 	return na->id < nb->id;
 }
 
-static struct sched_queue *lookup_queue(struct request_queue *q)
+/* the element of queue_array for q->id @qid, or NULL */
+static __always_inline struct sched_queue *queue_array_elem(int qid)
+{
+	u32 idx = qid;
+
+	if (qid < 0 || qid >= MAX_QUEUES)
+		return NULL;
+	return bpf_map_lookup_elem(&queue_array, &idx);
+}
+
+/* the state of @q, or NULL between its exit_sched and init_sched */
+static __always_inline struct sched_queue *lookup_queue(struct request_queue *q)
 {
 	int qid = q->id;
+	struct sched_queue *sq;
 
+	if (qid >= 0 && qid < MAX_QUEUES) {
+		sq = queue_array_elem(qid);
+		return sq && sq->live ? sq : NULL;
+	}
 	return bpf_map_lookup_elem(&queues, &qid);
 }
 
@@ -259,22 +299,94 @@ direction_pop(struct bpf_rb_root *root, struct direction *d, bool *new_sweep)
 	return n;
 }
 
+/* Free one node queued in @sq; false if there was none. */
+static __always_inline bool drain_one(struct sched_queue *sq)
+{
+	struct bpf_list_node *ln;
+	struct bpf_rb_node *rb;
+
+	bpf_spin_lock(&sq->lock);
+	rb = bpf_rbtree_first(&sq->reads);
+	if (rb) {
+		rb = bpf_rbtree_remove(&sq->reads, rb);
+	} else {
+		rb = bpf_rbtree_first(&sq->writes);
+		if (rb)
+			rb = bpf_rbtree_remove(&sq->writes, rb);
+	}
+	if (rb) {
+		bpf_spin_unlock(&sq->lock);
+		bpf_obj_drop(container_of(rb, struct sort_node, rb));
+		return true;
+	}
+	ln = bpf_list_pop_front(&sq->others);
+	bpf_spin_unlock(&sq->lock);
+	if (!ln)
+		return false;
+	bpf_obj_drop(container_of(ln, struct fifo_node, link));
+	return true;
+}
+
+/* Free every node queued in @sq, as deleting a hash map element does. */
+static __always_inline void drain(struct sched_queue *sq)
+{
+	int i;
+
+	bpf_for(i, 0, DRAIN_MAX) {
+		if (!drain_one(sq))
+			break;
+	}
+}
+
 SEC("struct_ops/simple_init_sched")
 int BPF_PROG(simple_init_sched, struct request_queue *q)
 {
 	struct sched_queue empty = {};
+	struct sched_queue *sq;
 	int qid = q->id;
 
-	return bpf_map_update_elem(&queues, &qid, &empty, BPF_ANY);
+	if (qid < 0 || qid >= MAX_QUEUES)
+		return bpf_map_update_elem(&queues, &qid, &empty, BPF_ANY);
+
+	sq = queue_array_elem(qid);
+	if (!sq)
+		return -ENOENT;
+	/* empty already unless exit_sched was missed: replace it as BPF_ANY does */
+	drain(sq);
+	bpf_spin_lock(&sq->lock);
+	sq->rd.sweep = 0;
+	sq->rd.pos = 0;
+	sq->rd.nr = 0;
+	sq->wr.sweep = 0;
+	sq->wr.pos = 0;
+	sq->wr.nr = 0;
+	sq->nr_others = 0;
+	sq->reads_over_writes = 0;
+	sq->live = 1;
+	bpf_spin_unlock(&sq->lock);
+	return 0;
 }
 
 SEC("struct_ops/simple_exit_sched")
 int BPF_PROG(simple_exit_sched, struct request_queue *q)
 {
+	struct sched_queue *sq;
 	int qid = q->id;
 
+	if (qid < 0 || qid >= MAX_QUEUES) {
+		/* frees the nodes of every request still queued here */
+		bpf_map_delete_elem(&queues, &qid);
+		return 0;
+	}
+
+	sq = queue_array_elem(qid);
+	if (!sq)
+		return 0;
+	bpf_spin_lock(&sq->lock);
+	sq->live = 0;
+	bpf_spin_unlock(&sq->lock);
 	/* frees the nodes of every request still queued here */
-	bpf_map_delete_elem(&queues, &qid);
+	drain(sq);
 	return 0;
 }
 
@@ -306,6 +418,13 @@ static bool try_dispatch_direct(struct sched_queue *sq,
 {
 	bool direct;
 
+	/*
+	 * Requests wait here: no need to take the lock to know.  (The counts
+	 * only change in callbacks, which the UFQ lock serializes, so this
+	 * is exact; under the lock below it is checked again anyway.)
+	 */
+	if (sq->rd.nr || sq->wr.nr || sq->nr_others)
+		return false;
 	if (bpf_ufq_kernel_queued(q))
 		return false;
 
@@ -457,14 +576,23 @@ SEC("struct_ops/simple_merge_bio")
 void BPF_PROG(simple_merge_bio, struct request_queue *q,
 	      struct bio *bio, unsigned int nr_segs)
 {
-	struct sched_queue *sq = lookup_queue(q);
 	u64 sector = bio->bi_iter.bi_sector;
 	u64 end = sector + (bio->bi_iter.bi_size >> UFQ_SECTOR_SHIFT);
 	struct merge_tables *mt = lookup_tables(q);
+	struct sched_queue *sq;
 	u64 id;
 	int ret = 0;
 
-	if (!sq || !mt)
+	/*
+	 * Most bios of a random workload have no candidate: see that without
+	 * the lock, which the slots do not need here (they only change in
+	 * callbacks, which the UFQ lock serializes), and look again under it.
+	 */
+	if (!mt || (!slot_lookup(mt->ends, sector) &&
+		    !slot_lookup(mt->starts, end)))
+		return;
+	sq = lookup_queue(q);
+	if (!sq)
 		return;
 
 	bpf_spin_lock(&sq->lock);
@@ -494,14 +622,18 @@ SEC("struct_ops/simple_merge_req")
 void BPF_PROG(simple_merge_req, struct request_queue *q,
 	      struct request *rq)
 {
-	struct sched_queue *sq = lookup_queue(q);
 	u64 sector = rq->__sector;
 	u64 end = sector + ufq_rq_sectors(rq);
 	struct merge_tables *mt = lookup_tables(q);
+	struct sched_queue *sq;
 	u64 id;
 	int ret = 0;
 
-	if (!sq || !mt)
+	/* no candidate, as in merge_bio */
+	if (!mt || !slot_lookup(mt->ends, sector))
+		return;
+	sq = lookup_queue(q);
+	if (!sq)
 		return;
 
 	bpf_spin_lock(&sq->lock);
