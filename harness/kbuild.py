@@ -233,15 +233,23 @@ def build_all(layout: Layout) -> None:
     profile, the benchmarks) need; make rebuilds only what is stale."""
     from harness.tree import assemble
 
+    from harness.liburing import build as build_liburing
+
     start = time.monotonic()
+    upto = layout.series_upto
     with build_lock():
-        result = assemble(layout)
+        result = assemble(layout, upto=upto)
         say(f"tree assembled: {len(result.applied)} patches, "
             f"{len(result.rewritten)} files rewritten")
-        configure(layout)
+        configure(layout, series_prefix=upto is not None)
         build_kernel(layout)
         build_tools(layout)
     build_ufq_tools(layout)
-    build_selftests(layout)
+    if upto is None:
+        build_selftests(layout)
+    else:
+        say(f"{layout.profile} kernel (the first {upto} patches): the project's selftests "
+            "need the series, only liburing's tests are built")
+    build_liburing(layout)
     say(f"build complete in {fmt_duration(time.monotonic() - start)}: {layout.bzimage}"
         f" ({layout.profile} kernel)")

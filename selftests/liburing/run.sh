@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest entry point of liburing's own test suite (Debian bookworm's liburing
+# 2.3 sources, built on the host by `harness build`, harness/liburing.py):
+# every test/*.t that liburing's `make runtests` runs, one KTAP result each,
+# in liburing's convention: a test passes with exit 0, skips with 77, and is
+# stopped with SIGINT after $LIBURING_TIMEOUT seconds (runtests.sh's 60,
+# scaled by HARNESS_TIMEOUT_SCALE), then killed 60 seconds later.  Unlike
+# runtests.sh a timeout is a failure.  Each test runs in a fresh directory
+# on a tmpfs, its cwd (the tests create their files in "."), with
+# exec-target.t beside it (timeout.t executes ./exec-target.t); no test
+# device is configured, as runtests.sh without a config.local.
+#
+# A test that fails is run once more, and only one that fails both times
+# fails (a few are timing-sensitive under TCG).  A test listed in
+# base-failures (it does not pass on the unpatched base kernel, measured
+# with `harness suite --profile unpatched liburing`) that does not pass is
+# an expected failure, "not ok N NAME # XFAIL base: REASON"; every other
+# failure and every skip fails (skips only under HARNESS_STRICT=1, through
+# the harness's strict verdict).  The last result checks that every name
+# of base-failures is one of the tests.
+#
+# Environment: OUTPUT (the area's build directory, holding src/test/*.t and
+# the list "tests"), LIBURING_TIMEOUT, LIBURING_TESTS (a space-separated
+# subset, for a developer), LIBURING_WORK (where the tmpfs is mounted).
+
+DIR=$(dirname "$(readlink -f "$0")")
+OUTPUT=${OUTPUT:-$(readlink -f "$DIR/../../build/selftests/liburing")}
+. "$DIR/../lib/strict.sh"
+
+SCALE=${HARNESS_TIMEOUT_SCALE:-1}
+TIMEOUT=${LIBURING_TIMEOUT:-$(awk -v s="$SCALE" 'BEGIN { printf "%d", 60 * s + 0.5 }')}
+TESTDIR=$OUTPUT/src/test
+BASE_LIST=${LIBURING_BASE_LIST:-$DIR/base-failures}
+WORK=${LIBURING_WORK:-/run/liburing-work}
+
+echo "TAP version 13"
+[ -s "$OUTPUT/tests" ] || {
+	echo "# liburing's tests are not built (no $OUTPUT/tests): run \`harness build\`"
+	fail_area "liburing tests not built"
+}
+read -r -a TESTS <<< "${LIBURING_TESTS:-$(tr '\n' ' ' < "$OUTPUT/tests")}"
+[ -f "$BASE_LIST" ] || fail_area "no base list $BASE_LIST"
+
+# base-failures: "NAME.t REASON..." lines, # comments
+declare -A BASE
+while read -r name reason; do
+	case $name in ''|'#'*) continue ;; esac
+	BASE[$name]=$reason
+done < "$BASE_LIST"
+
+if [ -z "${LIBURING_WORK:-}" ]; then
+	mkdir -p "$WORK" && mount -t tmpfs -o size=1g,mode=1777 liburing "$WORK" ||
+		fail_area "cannot mount a tmpfs on $WORK"
+	trap 'cd /; umount "$WORK"' EXIT
+fi
+
+N=0
+FAILED=0
+TOTAL_START=$(date +%s)
+
+# run_one NAME: the test in a fresh cwd; sets RC, OUT, SECS
+run_one() {
+	local cwd=$WORK/$1.$N.$2 start
+	mkdir -p "$cwd" && ln -sf "$TESTDIR/exec-target.t" "$cwd/exec-target.t"
+	start=$(date +%s)
+	OUT=$(cd "$cwd" && timeout -s INT -k 60 "$TIMEOUT" "$TESTDIR/$1" 2>&1)
+	RC=$?
+	SECS=$(($(date +%s) - start))
+	rm -rf "$cwd"
+}
+
+why() {
+	case $1 in
+	124) echo "timed out after ${TIMEOUT}s" ;;
+	137) echo "killed 60s after its SIGINT at ${TIMEOUT}s" ;;
+	77) echo "skipped (exit 77)" ;;
+	*) echo "exit status $1" ;;
+	esac
+}
+
+diag() {
+	printf '%s\n' "$OUT" | tail -n 25 | sed -e 's/^/# /'
+}
+
+echo "1..$((${#TESTS[@]} + 1))"
+for t in "${TESTS[@]}"; do
+	N=$((N + 1))
+	listed=${BASE[$t]+yes}
+	if [ ! -x "$TESTDIR/$t" ]; then
+		echo "# $TESTDIR/$t is not built"
+		echo "not ok $N $t"
+		FAILED=$((FAILED + 1))
+		continue
+	fi
+	run_one "$t" 1
+	first=$RC retried=
+	if [ "$RC" -ne 0 ] && [ "$RC" -ne 77 ]; then
+		diag
+		echo "# $t: $(why "$RC") in ${SECS}s, running it again"
+		retried=" (first run ${SECS}s)"
+		run_one "$t" 2
+	fi
+	echo "# time $t ${SECS}s$retried"
+	if [ "$RC" -eq 0 ]; then
+		[ "$first" -ne 0 ] && echo "# $t: failed once ($(why "$first")), passed on the retry"
+		[ -n "$listed" ] && echo "# $t passes, but base-failures lists it: ${BASE[$t]}"
+		echo "ok $N $t"
+		continue
+	fi
+	diag
+	if [ -n "$listed" ]; then
+		echo "# $t: $(why "$RC")"
+		echo "not ok $N $t # XFAIL base: ${BASE[$t]}"
+	elif [ "$RC" -eq 77 ]; then
+		echo "ok $N $t # SKIP liburing: $(printf '%s\n' "$OUT" | grep . | tail -n 1)"
+		strict_mode && FAILED=$((FAILED + 1))
+	else
+		echo "# $t: $(why "$RC") twice (first: $(why "$first"))"
+		echo "not ok $N $t"
+		FAILED=$((FAILED + 1))
+	fi
+done
+
+N=$((N + 1))
+declare -A KNOWN
+while read -r t; do KNOWN[$t]=1; done < "$OUTPUT/tests"
+stale=()
+for t in "${!BASE[@]}"; do [ -n "${KNOWN[$t]:-}" ] || stale+=("$t"); done
+if [ ${#stale[@]} -eq 0 ]; then
+	echo "ok $N base-failures"
+else
+	echo "# base-failures lists test(s) that are not run: ${stale[*]}"
+	echo "not ok $N base-failures"
+	FAILED=$((FAILED + 1))
+fi
+echo "# liburing: ${#TESTS[@]} tests in $(($(date +%s) - TOTAL_START))s, $FAILED failed"
+[ "$FAILED" -eq 0 ]
