@@ -159,6 +159,9 @@ FAKE_TESTS = {
     "fixed.t": "exit 0\n",  # listed, but passes
     "skips.t": 'echo "Skipping, no feature"; exit 77\n',
     "hangs.t": "sleep 30\n",
+    # runs until interrupted, as a4c0b3decb33.t: exits 0 on SIGINT
+    "until-int.t": "trap 'exit 0' INT\nwhile :; do sleep 0.1; done\n",
+    "ignores-int.t": "trap '' INT\nsleep 70\n",
     "cwd.t": '[ -w . ] && [ -x ./exec-target.t ] && [ "$(ls -A | wc -l)" = 1 ]\n',
     "exec-target.t": "exit 0\n",
 }
@@ -180,7 +183,8 @@ def _run(tmp_path: Path, out: Path, base: Path, **env: str) -> tuple[int, str]:
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
     full = dict(os.environ, OUTPUT=str(out), LIBURING_BASE_LIST=str(base),
-                LIBURING_WORK=str(work), LIBURING_TIMEOUT="1", HARNESS_STRICT="1")
+                LIBURING_WORK=str(work), LIBURING_TIMEOUT="1", LIBURING_KILL_AFTER="1",
+                HARNESS_STRICT="1")
     full.update(env)
     proc = subprocess.run(["bash", str(RUN_SH)], env=full, text=True, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=120, cwd=tmp_path)
@@ -218,12 +222,16 @@ def test_run_sh_verdicts(tmp_path: Path) -> None:
     assert "skips.t: skipped" not in text
     # a timeout is a failure (runtests.sh says "may not be a failure")
     assert res["hangs.t"].failed
-    assert "hangs.t: timed out after 1s twice" in text
+    assert "hangs.t: timed out: ended by its SIGINT at 1s twice" in text
+    assert res["until-int.t"].passed
+    assert "until-int.t: ran until its SIGINT at 1s, then exited 0" in text
+    assert res["ignores-int.t"].failed
+    assert "ignores-int.t: timed out: killed 1s after its SIGINT at 1s twice" in text
     assert res["base-failures"].passed
     verdict = area_verdict(AreaResult("liburing", rc, ktap.parse(text), text))
     failing = {p.split(":")[0] for p in verdict.problems}
     assert failing == {"liburing", "liburing/broken.t", "liburing/skips.t",
-                       "liburing/hangs.t"}
+                       "liburing/hangs.t", "liburing/ignores-int.t"}
     assert not list((tmp_path / "work").iterdir())  # every cwd cleaned
 
 
@@ -261,4 +269,4 @@ def test_run_sh_timeout_follows_the_scale(tmp_path: Path) -> None:
     out, base = _area(tmp_path, {"hangs.t": "sleep 3\n", "exec-target.t": "exit 0\n"}, "")
     _, text = _run(tmp_path, out, base, LIBURING_TIMEOUT="",
                     HARNESS_TIMEOUT_SCALE="0.02")  # 60 s * 0.02 = 1 s
-    assert "hangs.t: timed out after 1s" in text
+    assert "hangs.t: timed out: ended by its SIGINT at 1s" in text
