@@ -11,8 +11,8 @@
 # TCG; its SIGINT handler exits 0) passes when it exits 0 after the SIGINT,
 # as runtests.sh's "timed out (may not be a failure)" means; unlike
 # runtests.sh, a test that the SIGINT or the kill ends, or that exits
-# non-zero, fails.  Each test runs in a fresh directory
-# on a tmpfs, its cwd (the tests create their files in "."), with
+# non-zero, fails.  Each test runs in a directory on a tmpfs, emptied after
+# it, its cwd (the tests create their files in "."), with
 # exec-target.t beside it (timeout.t executes ./exec-target.t); no test
 # device is configured, as runtests.sh without a config.local.
 #
@@ -59,21 +59,31 @@ if [ -z "${LIBURING_WORK:-}" ]; then
 	mkdir -p "$WORK" && mount -t tmpfs -o size=1g,mode=1777 liburing "$WORK" ||
 		fail_area "cannot mount a tmpfs on $WORK"
 	trap 'cd /; umount "$WORK"' EXIT
+else
+	trap 'rm -rf "$WORK/cwd"' EXIT
 fi
 
 N=0
 FAILED=0
-TOTAL_START=$(date +%s)
+TOTAL_START=$EPOCHSECONDS
 
-# run_one NAME: the test in a fresh cwd; sets RC, OUT, SECS
+# One cwd for every test, emptied after each (but for exec-target.t):
+# bash builtins only, since every exec costs about a second under TCG
+# with a 9p root.
+CWD=$WORK/cwd
+mkdir -p "$CWD" && ln -sf "$TESTDIR/exec-target.t" "$CWD/exec-target.t" ||
+	fail_area "cannot create $CWD"
+shopt -s nullglob dotglob
+
+# run_one NAME: the test in the cwd; sets RC, OUT, SECS
 run_one() {
-	local cwd=$WORK/$1.$N.$2 start
-	mkdir -p "$cwd" && ln -sf "$TESTDIR/exec-target.t" "$cwd/exec-target.t"
-	start=$(date +%s)
-	OUT=$(cd "$cwd" && timeout --preserve-status -s INT -k "$KILL_AFTER" "$TIMEOUT" "$TESTDIR/$1" 2>&1)
+	local start=$EPOCHSECONDS left=()
+	OUT=$(cd "$CWD" && timeout --preserve-status -s INT -k "$KILL_AFTER" "$TIMEOUT" \
+		"$TESTDIR/$1" 2>&1)
 	RC=$?
-	SECS=$(($(date +%s) - start))
-	rm -rf "$cwd"
+	SECS=$((EPOCHSECONDS - start))
+	for f in "$CWD"/*; do [ "$f" = "$CWD/exec-target.t" ] || left+=("$f"); done
+	[ ${#left[@]} -eq 0 ] || rm -rf "${left[@]}"
 }
 
 why() {
@@ -142,5 +152,5 @@ else
 	echo "not ok $N base-failures"
 	FAILED=$((FAILED + 1))
 fi
-echo "# liburing: ${#TESTS[@]} tests in $(($(date +%s) - TOTAL_START))s, $FAILED failed"
+echo "# liburing: ${#TESTS[@]} tests in $((EPOCHSECONDS - TOTAL_START))s, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -162,7 +162,8 @@ FAKE_TESTS = {
     # runs until interrupted, as a4c0b3decb33.t: exits 0 on SIGINT
     "until-int.t": "trap 'exit 0' INT\nwhile :; do sleep 0.1; done\n",
     "ignores-int.t": "trap '' INT\nsleep 70\n",
-    "cwd.t": '[ -w . ] && [ -x ./exec-target.t ] && [ "$(ls -A | wc -l)" = 1 ]\n',
+    "cwd.t": '[ -w . ] && [ -x ./exec-target.t ] && [ "$(ls -A | wc -l)" = 1 ] && : > left\n',
+    "cwd2.t": '[ ! -e left ]\n',  # runs after cwd.t: what it left was removed
     "exec-target.t": "exit 0\n",
 }
 
@@ -203,7 +204,7 @@ def test_run_sh_verdicts(tmp_path: Path) -> None:
     rc, text = _run(tmp_path, out, base)
     res = _results(text)
     assert rc == 1
-    assert res["pass.t"].passed and res["cwd.t"].passed and res["exec-target.t"].passed
+    assert all(res[n].passed for n in ("pass.t", "cwd.t", "cwd2.t", "exec-target.t"))
     # a failure that passes on the retry passes, and says so
     assert res["flaky.t"].passed and not res["flaky.t"].directive
     assert "flaky.t: failed once (exit status 1), passed on the retry" in text
@@ -232,7 +233,7 @@ def test_run_sh_verdicts(tmp_path: Path) -> None:
     failing = {p.split(":")[0] for p in verdict.problems}
     assert failing == {"liburing", "liburing/broken.t", "liburing/skips.t",
                        "liburing/hangs.t", "liburing/ignores-int.t"}
-    assert not list((tmp_path / "work").iterdir())  # every cwd cleaned
+    assert not list((tmp_path / "work").iterdir())  # the cwd is cleaned after each test
 
 
 def test_run_sh_passes_when_only_listed_tests_fail(tmp_path: Path) -> None:
