@@ -52,6 +52,7 @@ def _cmd_run(layout: Layout, args: argparse.Namespace) -> int:
     if not command:
         print("run: give the guest command after --", file=sys.stderr)
         return 2
+    layout = layout.with_profile(args.profile)
     run = run_in_guest(layout, shlex.join(command) if len(command) > 1 else command[0],
                        name="run", timeout=args.timeout, mem=args.mem, cpus=args.cpus,
                        disks=_disks(args), echo=True, cwd=Path.cwd())
@@ -142,6 +143,8 @@ def parser() -> argparse.ArgumentParser:
     _add_guest_opts(p)
     p.add_argument("--timeout", type=float, default=600,
                    help="seconds for the command, boot excluded (default 600)")
+    p.add_argument("--profile", choices=PROFILES, default="test",
+                   help="the kernel booted (default test; unpatched: the base)")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("shell", help="an interactive shell in a guest")

@@ -16,7 +16,7 @@ from harness.layout import Layout
 from harness.suite import AreaResult, area_verdict
 
 REPO = Path(__file__).resolve().parents[2]
-RUN_SH = REPO / "selftests/liburing/run.sh"
+RUN_SH = REPO / "selftests/liburing/liburing.sh"
 BASE_LIST = REPO / "selftests/liburing/base-failures"
 
 DSC = """\

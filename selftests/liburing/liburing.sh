@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest entry point of liburing's own test suite (Debian bookworm's liburing
+# liburing's own test suite, run in a guest (Debian bookworm's liburing
 # 2.3 sources, built on the host by `harness build`, harness/liburing.py):
 # every test/*.t that liburing's `make runtests` runs, one KTAP result each,
 # in liburing's convention: a test passes with exit 0, skips with 77, and is
@@ -19,7 +19,7 @@
 # A test that fails is run once more, and only one that fails both times
 # fails (a few are timing-sensitive under TCG).  A test listed in
 # base-failures (it does not pass on the unpatched base kernel, measured
-# with `harness suite --profile unpatched liburing`) that does not pass is
+# with liburing.sh in a guest of `harness build --profile unpatched`) that does not pass is
 # an expected failure, "not ok N NAME # XFAIL base: REASON"; every other
 # failure and every skip fails (skips only under HARNESS_STRICT=1, through
 # the harness's strict verdict).  The last result checks that every name
