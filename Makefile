@@ -1,7 +1,8 @@
 # Entry points.  `make run` and `make test` work from a fresh clone on a
 # fresh Debian 12 machine (as root): they install what is missing first.
 #
-#   make deps     apt packages (kernel source, toolchain, clang-19, qemu, fio)
+#   make deps     apt packages (kernel source, toolchain, clang-19, qemu, fio),
+#                 a deb-src entry for bookworm and liburing's source package
 #   make venv     .venv with the harness and its Python dependencies
 #   make kernel   assemble the tree, build kernel + libbpf + bpftool + selftests
 #   make run      the demo: verified workloads on the built kernel
@@ -20,7 +21,11 @@ APT_PACKAGES := linux-source-6.12 build-essential flex bison bc libelf-dev \
 	libssl-dev cpio zstd ccache dwarves clang-19 llvm-19 lld-19 \
 	qemu-system-x86 fio busybox-static liburing-dev e2fsprogs kmod rsync \
 	patch libcap-dev zlib1g-dev libzstd-dev python3-venv python3-dev git \
-	perl util-linux coreutils
+	perl util-linux coreutils dpkg-dev
+# liburing's own tests (the liburing selftest area) come from Debian's source
+# package: a deb-src entry for bookworm, written once (harness/liburing.py
+# has the same text), then `apt-get source` into ~/.cache/ufq-harness/liburing
+DEB_SRC_LIST := /etc/apt/sources.list.d/ufq-harness-deb-src.sources
 
 .PHONY: all deps venv kernel run test unit bench series clean
 
@@ -35,6 +40,13 @@ deps:
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
 	fi
+	@if [ ! -f $(DEB_SRC_LIST) ]; then \
+		echo "[make] adding $(DEB_SRC_LIST) (Debian bookworm's source packages)"; \
+		$(PYTHON) -c 'import harness.liburing as l; print(l.SOURCES_ENTRY, end="")' | \
+			$(SUDO) tee $(DEB_SRC_LIST) > /dev/null && \
+		$(SUDO) apt-get update -q; \
+	fi
+	$(PYTHON) -m harness.liburing fetch
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -60,6 +60,7 @@ def _disks(args: argparse.Namespace) -> list[Path]:
 def _cmd_run(layout: Layout, args: argparse.Namespace) -> int:
     from harness.vm import run_in_guest
 
+    layout = layout.with_profile(args.profile)
     _require_fresh_build(layout)
     command = list(args.command)
     if command and command[0] == "--":
@@ -87,6 +88,7 @@ def _cmd_suite(layout: Layout, args: argparse.Namespace) -> int:
     from harness.kbuild import selftest_areas
     from harness.suite import area_failures, run_suite, summary_lines
 
+    layout = layout.with_profile(args.profile)
     _require_fresh_build(layout)
     known = [p.name for p in selftest_areas(layout)]
     unknown = [a for a in args.areas if a not in known]
@@ -152,12 +154,16 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="build kernel, libbpf, bpftool, vmlinux.h and selftests")
     p.add_argument("--profile", choices=PROFILES, default="test",
                    help="test: the debug kernel the tests run on (build/obj, the default);"
-                        " bench: the production-like benchmark kernel (build/bench/obj)")
+                        " bench: the production-like benchmark kernel (build/bench/obj);"
+                        " unpatched: the base without the series (tree --upto 0) and the"
+                        " test config minus the series' options (build/unpatched/)")
     p.set_defaults(func=_cmd_build)
     p = sub.add_parser("run", help="boot the built kernel and run a command as root")
     _add_guest_opts(p)
     p.add_argument("--timeout", type=float, default=600,
                    help="seconds for the command, boot excluded (default 600)")
+    p.add_argument("--profile", choices=PROFILES, default="test",
+                   help="the kernel booted (default test; unpatched: the base)")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("shell", help="an interactive shell in a guest")
@@ -169,6 +175,10 @@ def parser() -> argparse.ArgumentParser:
                    help="not strict: tests may skip for a missing feature (a kernel or "
                         "machine other than the project's); by default any skip not in "
                         "harness/expected_skips.py fails")
+    p.add_argument("--profile", choices=PROFILES, default="test",
+                   help="the kernel the guest boots (default test); unpatched: the base"
+                        " (build it first with `harness build --profile unpatched`; only"
+                        " the liburing area is built for it)")
     p.set_defaults(func=_cmd_suite)
     sub.add_parser("demo", help="the project's demo (make run)").set_defaults(func=_cmd_demo)
     p = sub.add_parser("bench", help="build the benchmark kernel if stale, run benchmarks in"
@@ -176,7 +186,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--clock", choices=CLOCKS, default="icount",
                    help="icount: QEMU instruction counting, one vCPU, guest time counts"
                         " instructions (the default); wall: plain TCG in real time")
-    p.add_argument("--profile", choices=PROFILES, default="bench",
+    p.add_argument("--profile", choices=("bench", "test"), default="bench",
                    help="the kernel measured (default bench; test: the debug kernel)")
     p.add_argument("names", nargs="*", help="benchmarks (default: all)")
     p.set_defaults(func=_cmd_bench)

@@ -232,19 +232,27 @@ def build_all(layout: Layout) -> None:
     """Assemble, configure and build everything the tests (or, for the bench
     profile, the benchmarks) need; make rebuilds only what is stale."""
     from harness.build_stamp import source_fingerprints, write_stamp
+    from harness.liburing import build as build_liburing
     from harness.tree import assemble
 
     start = time.monotonic()
     sources = source_fingerprints(layout.repo)
+    upto = layout.series_upto
     with build_lock():
-        result = assemble(layout)
+        result = assemble(layout, upto=upto)
         say(f"tree assembled: {len(result.applied)} patches, "
             f"{len(result.rewritten)} files rewritten")
-        configure(layout)
+        configure(layout, series_prefix=upto is not None)
         build_kernel(layout)
         build_tools(layout)
     build_ufq_tools(layout)
-    build_selftests(layout)
+    if upto is None:
+        build_selftests(layout)
+    else:
+        say(f"{layout.profile} kernel (the first {upto} patches): the project's selftests "
+            "need the series, only liburing's tests are built")
+    if layout.profile != "bench":  # liburing's tests check the test and unpatched kernels
+        build_liburing(layout)
     write_stamp(layout, sources)
     say(f"build complete in {fmt_duration(time.monotonic() - start)}: {layout.bzimage}"
         f" ({layout.profile} kernel)")

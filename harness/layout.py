@@ -9,10 +9,14 @@ from pathlib import Path
 
 DEFAULT_BASE_TARBALL = Path("/usr/src/linux-source-6.12.tar.xz")
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# Kernel build profiles: "test", the debug kernel the tests run on, and
+# Kernel build profiles: "test", the debug kernel the tests run on;
 # "bench", the same series with a production-like config for benchmarks
-# (selftests/*/config.bench override the fragments).
-PROFILES = ("test", "bench")
+# (selftests/*/config.bench override the fragments); "unpatched", the base
+# without the series (``tree --upto 0``) and the test config minus the
+# series' own options, for measuring what fails there (the liburing area).
+PROFILES = ("test", "bench", "unpatched")
+# Profiles built without the series: how many patches they apply.
+SERIES_UPTO = {"unpatched": 0}
 
 
 @dataclass(frozen=True)
@@ -22,9 +26,11 @@ class Layout:
     ``repo`` holds the sources (kernel-patches/, new kernel files, selftests/);
     everything generated goes under ``repo/build`` and ``repo/out``.
 
-    ``profile`` selects the kernel build: the tree (build/linux) is shared,
-    each profile has its own config, objects, tools and selftest binaries,
-    under build/ for "test" and under build/<profile>/ for the others.
+    ``profile`` selects the kernel build: the tree (build/linux) is shared by
+    the profiles of the whole series, each profile has its own config,
+    objects, tools and selftest binaries, under build/ for "test" and under
+    build/<profile>/ for the others.  A profile of a series prefix
+    ("unpatched") has its own tree too, build/<profile>/linux.
     """
 
     repo: Path = REPO_ROOT
@@ -60,8 +66,19 @@ class Layout:
         return self.build_dir / "base"
 
     @property
+    def series_upto(self) -> int | None:
+        """How many patches of the series this profile's tree has (None: all)."""
+        return SERIES_UPTO.get(self.profile)
+
+    @property
     def tree(self) -> Path:
-        """The assembled kernel source tree (base + series + new files)."""
+        """The assembled kernel source tree (base + series + new files).
+
+        A series-prefix profile's tree sits beside its objects, as build/linux
+        sits beside build/obj, so that ccache (paths relative to the object
+        directory) hits for the files the series does not change."""
+        if self.series_upto is not None:
+            return self.profile_dir / "linux"
         return self.build_dir / "linux"
 
     @property

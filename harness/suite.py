@@ -91,6 +91,7 @@ def guest_driver(layout: Layout, areas: dict[str, int], shared: str) -> str:
         lines.append(
             f"echo '[suite] {area} start'; "
             f"{{ OUTPUT={shlex.quote(str(out))} KSRC={shlex.quote(str(layout.tree))} "
+            f"HARNESS_TIMEOUT_SCALE={timeout_scale():g} "
             f"timeout -k 10 {limit} bash {shlex.quote(str(run))} 2>&1; "
             f"echo $? > {status}.tmp; }} | tee {ktap_file}; "
             f"mv {status}.tmp {status}; "

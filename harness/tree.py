@@ -186,7 +186,7 @@ def _stage(layout: Layout, base: Base, entries: list[SeriesEntry], staging: Path
 
 
 def _state_file(layout: Layout) -> Path:
-    return layout.build_dir / "assembly.json"
+    return layout.tree.parent / "assembly.json"
 
 
 def assemble(layout: Layout, upto: int | None = None, base: Base | None = None) -> AssemblyResult:
@@ -203,7 +203,7 @@ def assemble(layout: Layout, upto: int | None = None, base: Base | None = None) 
     if not (tree / "Makefile").is_file() or state.get("base") != base.identity:
         state = {}
         _copy_base(base, tree)
-    staging = layout.build_dir / "staging"
+    staging = layout.tree.parent / "staging"
     touched = _stage(layout, base, entries, staging / "tree")
     result = AssemblyResult(tree=tree, base=base, applied=[e.name for e in entries])
     for rel in sorted(touched | set(state.get("touched", []))):

@@ -168,3 +168,18 @@ def test_new_file_clashing_with_base_is_refused(project: tuple[Layout, Base]) ->
 
 def test_patch_tool_is_available() -> None:
     assert subprocess.run(["patch", "--version"], capture_output=True).returncode == 0
+
+
+def test_unpatched_profile_assembles_its_own_base_tree(project: tuple[Layout, Base]) -> None:
+    layout, base = project
+    assemble(layout, base=base)
+    unpatched = layout.with_profile("unpatched")
+    result = assemble(unpatched, upto=unpatched.series_upto, base=base)
+    assert result.applied == [] and unpatched.tree == layout.build_dir / "unpatched/linux"
+    assert (unpatched.tree / "block/Makefile").read_text() == BASE_FILES["block/Makefile"]
+    assert not (unpatched.tree / "block/ufq-iosched.c").exists()
+    assert (unpatched.profile_dir / "assembly.json").is_file()
+    # the series' tree and its state are untouched
+    assert (layout.tree / "block/ufq-iosched.c").is_file()
+    assert (layout.build_dir / "assembly.json").is_file()
+    assert assemble(layout, base=base).rewritten == []
