@@ -17,9 +17,8 @@
  * - a read tree and a write tree (bpf_rbtree), sorted by start sector.
  *   Reads are dispatched before writes, in ascending sector order.
  *
- * Two bounds keep every request moving, because the UFQ watchdog ejects a
- * scheduler that leaves a request undispatched for too long
- * (ufq.watchdog_timeout_ms):
+ * Two bounds keep every request moving (the UFQ watchdog only checks that
+ * a scheduler dispatches when it is asked, not how long a request waits):
  *
  * - Sweeps (C-SCAN): each direction remembers the sector of the request it
  *   dispatched last.  A request arriving at or below that position joins
