@@ -209,7 +209,8 @@ static bool ufq_device_busy(struct request_queue *q)
 /* Has BPF declined, with nothing woken it since?  Lockless. */
 static bool ufq_bpf_waits(struct ufq_data *ufd)
 {
-	return READ_ONCE(ufd->bpf_waiting) &&
+	/* pairs with smp_store_release() in ufq_bpf_declined() */
+	return smp_load_acquire(&ufd->bpf_waiting) &&
 		atomic_read(&ufd->wake_seq) == READ_ONCE(ufd->wait_seq) &&
 		ufq_bpf_running() && !ufq_queue_freezing(ufd->q);
 }
@@ -233,7 +234,7 @@ static void ufq_bpf_declined(struct ufq_data *ufd, int seq)
 		ufd->declined_at = jiffies;
 	}
 	WRITE_ONCE(ufd->wait_seq, seq);
-	WRITE_ONCE(ufd->bpf_waiting, true);
+	smp_store_release(&ufd->bpf_waiting, true);
 	/* the watchdog's work may not run (memory pressure): check here too */
 	if (ufd->declining)
 		ufq_watchdog_check(ufd);
@@ -395,8 +396,11 @@ static struct request *ufq_bpf_dispatch(struct ufq_data *ufd,
 	if (!ufd->nr_bpf)
 		return NULL;
 	seq = atomic_read(&ufd->wake_seq);
-	/* a waker's BPF state is visible to the callbacks below */
-	smp_mb();
+	/*
+	 * What a waker's BPF program wrote before the wake is visible to the
+	 * callbacks below; pairs with atomic_inc_return() in ufq_wake().
+	 */
+	smp_rmb();
 	if (ops->has_req && !ops->has_req(ufd->q, ufd->nr_bpf))
 		goto declined;
 	for (i = 0; i < UFQ_MAX_RECLAIMED_IDS; i++) {
