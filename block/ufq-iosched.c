@@ -234,6 +234,7 @@ static void ufq_bpf_declined(struct ufq_data *ufd, int seq)
 		ufd->declined_at = jiffies;
 	}
 	WRITE_ONCE(ufd->wait_seq, seq);
+	/* has_work sees wait_seq once it sees bpf_waiting: ufq_bpf_waits() */
 	smp_store_release(&ufd->bpf_waiting, true);
 	/* the watchdog's work may not run (memory pressure): check here too */
 	if (ufd->declining)
