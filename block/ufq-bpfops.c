@@ -245,7 +245,7 @@ bool ufq_watchdog_check(struct ufq_data *ufd)
 		return false;
 	waited = jiffies - ufd->declined_at;
 	return ufq_eject(UFQ_EXIT_WATCHDOG,
-			 "watchdog: request on %s not dispatched for %u ms, the scheduler declined every time it was asked (timeout %u ms)",
+			 "watchdog: request on %s not dispatched for %u ms (timeout %u ms): the scheduler declined every time it was asked",
 			 ufd->q->disk ? ufd->q->disk->disk_name : "?",
 			 jiffies_to_msecs(waited), ms);
 }
