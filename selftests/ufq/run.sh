@@ -432,6 +432,12 @@ stall_hold() {
 	return 1
 }
 
+# timed CMD: run CMD in a shell, print how long it took in ms, or "failed"
+timed() {
+	sh -c 's=$(date +%s%N); '"$1"' || { echo failed; exit 1; }
+		echo $((($(date +%s%N) - s) / 1000000))'
+}
+
 # wait_done PID SECS WHAT: true if PID exits within SECS (its status is in
 # DONE_ST); else turn the watchdog on (1 s), so that the kernel ejects the
 # stall scheduler and PID finishes, and fail
@@ -458,11 +464,11 @@ wait_done() {
 rc=0
 ufq_set_sched $NB ufq || rc=1
 if stall_hold $NB frz; then
-	t0=$(date +%s%N)
-	sh -c "echo none > /sys/block/$NB/queue/scheduler" &
-	wait_done $! 1 "echo none > queue/scheduler" || rc=1
-	msg "echo none > queue/scheduler took $((($(date +%s%N) - t0) / 1000000)) ms"
-	[ "$DONE_ST" = 0 ] || rc=1
+	timed "echo none > /sys/block/$NB/queue/scheduler" > $WORK/frz.ms &
+	wait_done $! 10 "echo none > queue/scheduler" || rc=1
+	ms=$(cat $WORK/frz.ms)
+	msg "echo none > queue/scheduler took $ms ms"
+	[ "$DONE_ST" = 0 ] && [ "$ms" -le 1000 ] || rc=1
 	wait $FIO_PID || { msg "fio failed"; rc=1; }
 	# fio wrote its own pattern: read it back with fio's verify
 	fio --name=frzv --filename=/dev/$NB --rw=write --bs=64k --size=1M \
@@ -489,11 +495,12 @@ ktap_result $rc "a freeze (elevator switch) takes the requests BPF holds back at
 rc=0
 if nullb_create ufqstall0 32 && ufq_set_sched ufqstall0 ufq &&
    stall_hold ufqstall0 gone1; then
-	t0=$(date +%s%N)
-	sh -c "echo 0 > $CFS/ufqstall0/power && rmdir $CFS/ufqstall0" &
-	wait_done $! 5 "power-off and rmdir of ufqstall0" || rc=1
-	msg "power-off and rmdir took $((($(date +%s%N) - t0) / 1000000)) ms"
-	[ "$DONE_ST" = 0 ] || rc=1
+	timed "echo 0 > $CFS/ufqstall0/power && rmdir $CFS/ufqstall0" \
+		> $WORK/gone1.ms &
+	wait_done $! 30 "power-off and rmdir of ufqstall0" || rc=1
+	ms=$(cat $WORK/gone1.ms)
+	msg "power-off and rmdir took $ms ms"
+	[ "$DONE_ST" = 0 ] && [ "$ms" -le 5000 ] || rc=1
 	wait_done $FIO_PID 5 "the writer on ufqstall0" || rc=1
 	ufq_stop_loader || rc=1
 	msg "loader: $(tr '\n' ' ' < $WORK/loader.out)"
