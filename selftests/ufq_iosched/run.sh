@@ -501,7 +501,8 @@ ktap_result $rc "ufq_simple: direct dispatch from insert_req when nothing waits,
 # device is slow: on a device with one tag and 500 ms completions, 16
 # readers queue up in ufq_simple for 15 s, each request waiting up to 8 s
 # (more than the 3 s timeout) while the scheduler dispatches whenever
-# blk-mq asks: no eject, and dispatches come in every 3 s.  Then ufq_simple
+# blk-mq asks: no eject, and dispatches come in every 3 s (4 windows from
+# the first dispatch).  Then ufq_simple
 # -S (has_req false) on the same device is ejected within twice the timeout.
 rc=0
 WDT_OLD=$(cat $UFQ_WATCHDOG)
@@ -516,7 +517,13 @@ if nullb_create $VSLOW 64 hw_queue_depth=1 irqmode=2 \
 	fpid=$!
 	windows=
 	b0=$(ufq_stat $VSLOW bpf_dispatched)
-	for w in 1 2 3 4 5; do
+	# 16 fio jobs take seconds to start under TCG: from the first dispatch
+	for i in $(seq 300); do
+		[ "$(ufq_stat $VSLOW bpf_dispatched)" -gt $b0 ] && break
+		sleep 0.1
+	done
+	b0=$(ufq_stat $VSLOW bpf_dispatched)
+	for w in 1 2 3 4; do
 		sleep 3
 		b1=$(ufq_stat $VSLOW bpf_dispatched)
 		windows="$windows $((b1 - b0))"
