@@ -20,10 +20,12 @@
 #include <linux/btf_ids.h>
 #include <linux/blkdev.h>
 #include <linux/jiffies.h>
+#include <linux/kobject.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/seq_file.h>
+#include <linux/sysfs.h>
 #include <linux/workqueue.h>
 
 #include "elevator.h"
@@ -34,13 +36,14 @@
 #define MODULE_PARAM_PREFIX "ufq."
 
 /*
- * Eject a BPF scheduler that leaves a request undispatched for longer than
- * this (milliseconds); 0 disables the watchdog.
+ * Eject a BPF scheduler that declines to dispatch (has_req false or
+ * dispatch_req 0 while it owns requests of an idle device) continuously
+ * for longer than this (milliseconds); 0 disables the watchdog.
  */
 static unsigned int watchdog_timeout_ms = 30000;
 module_param(watchdog_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(watchdog_timeout_ms,
-		 "Eject a UFQ BPF scheduler that leaves a request undispatched this long (ms, 0: never)");
+		 "Eject a UFQ BPF scheduler that declines to dispatch for this long (ms, 0: never)");
 
 enum ufq_state {
 	UFQ_DISABLED,		/* no BPF scheduler */
@@ -84,6 +87,12 @@ static enum ufq_exit_kind ufq_exit_kind_val = UFQ_EXIT_NONE;
 static char ufq_exit_reason[UFQ_EXIT_REASON_LEN];
 static char ufq_sched_name[UFQ_OPS_NAME_LEN];
 
+/*
+ * Eject and the watchdog must make progress under memory pressure, when
+ * the requests BPF holds may be the writeback that frees memory.
+ */
+static struct workqueue_struct *ufq_wq;
+
 static void ufq_disable_workfn(struct work_struct *work);
 static DECLARE_WORK(ufq_disable_work, ufq_disable_workfn);
 static void ufq_watchdog_workfn(struct work_struct *work);
@@ -103,6 +112,12 @@ static void ufq_set_state(enum ufq_state state)
 	spin_unlock_irqrestore(&ufq_exit_lock, flags);
 }
 
+/* Does a BPF scheduler run (not ejected)?  Any context. */
+bool ufq_bpf_running(void)
+{
+	return ufq_state() == UFQ_ENABLED;
+}
+
 /*
  * The ops to call for @ufd, or NULL when no BPF scheduler runs on it.
  * Called with ufd->lock held.
@@ -113,6 +128,18 @@ struct ufq_iosched_ops *ufq_active_ops(struct ufq_data *ufd)
 	if (ufq_state() != UFQ_ENABLED)
 		return NULL;
 	return rcu_dereference_protected(ufd->ops, lockdep_is_held(&ufd->lock));
+}
+
+/*
+ * The reason is one line of printable text wherever it is shown (sysfs,
+ * debugfs, the log), so that no BPF string can add lines to what a loader
+ * parses: every control character becomes '?'.
+ */
+static void ufq_sanitize_reason(char *reason)
+{
+	for (; *reason; reason++)
+		if ((unsigned char)*reason < ' ' || *reason == 0x7f)
+			*reason = '?';
 }
 
 /**
@@ -143,11 +170,12 @@ bool ufq_eject(enum ufq_exit_kind kind, const char *fmt, ...)
 	va_start(args, fmt);
 	vscnprintf(ufq_exit_reason, sizeof(ufq_exit_reason), fmt, args);
 	va_end(args);
+	ufq_sanitize_reason(ufq_exit_reason);
 	spin_unlock_irqrestore(&ufq_exit_lock, flags);
 
 	pr_warn("ufq: BPF scheduler %s ejected (%s): %s\n", ufq_sched_name,
 		ufq_exit_names[kind], ufq_exit_reason);
-	queue_work(system_unbound_wq, &ufq_disable_work);
+	queue_work(ufq_wq, &ufq_disable_work);
 	return true;
 }
 
@@ -193,51 +221,58 @@ static void ufq_watchdog_arm(void)
 
 	/* check twice per timeout, re-read the knob at least every second */
 	ms = ms ? clamp(ms / 2, 10U, 1000U) : 1000;
-	queue_delayed_work(system_unbound_wq, &ufq_watchdog_work,
-			   msecs_to_jiffies(ms));
+	queue_delayed_work(ufq_wq, &ufq_watchdog_work, msecs_to_jiffies(ms));
+}
+
+/*
+ * Eject the scheduler if it declined to dispatch on @ufd's queue for
+ * longer than the watchdog's timeout: it owns requests, was asked for one
+ * and gave none every time since ufd->declined_at, while the device held
+ * none of the queue's requests (see ufq_bpf_declined()).  A slow or
+ * stalled device never ejects, since blk-mq does not ask the scheduler
+ * while the device has no room.  Called with ufd->lock held, from the
+ * watchdog's work and from the dispatch path.  Returns true if ejected.
+ */
+bool ufq_watchdog_check(struct ufq_data *ufd)
+{
+	unsigned int ms = READ_ONCE(watchdog_timeout_ms);
+	unsigned long waited;
+
+	lockdep_assert_held(&ufd->lock);
+
+	if (!ms || !ufd->declining || !ufd->nr_bpf ||
+	    !time_after(jiffies, ufd->declined_at + msecs_to_jiffies(ms)))
+		return false;
+	waited = jiffies - ufd->declined_at;
+	return ufq_eject(UFQ_EXIT_WATCHDOG,
+			 "watchdog: request on %s not dispatched for %u ms (timeout %u ms): the scheduler declined every time it was asked",
+			 ufd->q->disk ? ufd->q->disk->disk_name : "?",
+			 jiffies_to_msecs(waited), ms);
 }
 
 static void ufq_watchdog_workfn(struct work_struct *work)
 {
-	unsigned int ms = READ_ONCE(watchdog_timeout_ms);
-	unsigned long timeout = msecs_to_jiffies(ms);
 	struct ufq_data *ufd;
-	char disk[DISK_NAME_LEN] = "";
-	unsigned long waited = 0;
+	bool ejected = false, wake;
 
 	if (ufq_state() != UFQ_ENABLED)
 		return;
 
-	if (ms) {
-		mutex_lock(&ufq_list_mutex);
-		list_for_each_entry(ufd, &ufq_queues, node) {
-			struct request *rq;
-
-			spin_lock(&ufd->lock);
-			rq = list_first_entry_or_null(&ufd->bpf_list,
-						      struct request,
-						      queuelist);
-			if (rq && time_after(jiffies,
-					     (unsigned long)rq->fifo_time +
-					     timeout)) {
-				waited = jiffies - (unsigned long)rq->fifo_time;
-				if (ufd->q->disk)
-					strscpy(disk, ufd->q->disk->disk_name);
-			}
-			spin_unlock(&ufd->lock);
-			if (waited)
-				break;
-		}
-		mutex_unlock(&ufq_list_mutex);
+	mutex_lock(&ufq_list_mutex);
+	list_for_each_entry(ufd, &ufq_queues, node) {
+		spin_lock(&ufd->lock);
+		ejected = ufq_watchdog_check(ufd);
+		wake = !ejected && ufq_bpf_recheck(ufd);
+		spin_unlock(&ufd->lock);
+		if (ejected)
+			break;
+		if (wake)
+			ufq_wake(ufd);
 	}
+	mutex_unlock(&ufq_list_mutex);
 
-	if (waited) {
-		ufq_eject(UFQ_EXIT_WATCHDOG,
-			  "watchdog: request on %s not dispatched for %u ms (timeout %u ms)",
-			  disk, jiffies_to_msecs(waited), ms);
-		return;
-	}
-	ufq_watchdog_arm();
+	if (!ejected)
+		ufq_watchdog_arm();
 }
 
 /*
@@ -302,35 +337,119 @@ void ufq_bpf_finish(struct ufq_data *ufd, struct request *rq)
 	rcu_read_unlock();
 }
 
-void ufq_bpf_show(struct ufq_data *ufd, struct seq_file *m)
+/* How many tags a new request with @opf may take (0: all); process context */
+unsigned int ufq_bpf_limit_depth(struct ufq_data *ufd, blk_opf_t opf)
 {
-	char reason[UFQ_EXIT_REASON_LEN];
-	char name[UFQ_OPS_NAME_LEN];
-	enum ufq_exit_kind kind;
+	struct ufq_iosched_ops *ops;
+	unsigned int depth = 0;
+
+	rcu_read_lock();
+	ops = rcu_dereference(ufd->ops);
+	if (ops && ops->limit_depth && ufq_state() == UFQ_ENABLED)
+		depth = ops->limit_depth(ufd->q, opf);
+	rcu_read_unlock();
+	return depth;
+}
+
+/* The state and exit information, as one snapshot */
+struct ufq_exit_info {
 	enum ufq_state state;
+	enum ufq_exit_kind kind;
+	char name[UFQ_OPS_NAME_LEN];
+	char reason[UFQ_EXIT_REASON_LEN];
+};
+
+static void ufq_read_exit_info(struct ufq_exit_info *ei)
+{
 	unsigned long flags;
-	bool attached;
 
 	spin_lock_irqsave(&ufq_exit_lock, flags);
-	state = ufq_state_val;
-	kind = ufq_exit_kind_val;
-	strscpy(reason, ufq_exit_reason);
-	strscpy(name, ufq_sched_name);
+	ei->state = ufq_state_val;
+	ei->kind = ufq_exit_kind_val;
+	strscpy(ei->reason, ufq_exit_reason);
+	strscpy(ei->name, ufq_sched_name);
 	spin_unlock_irqrestore(&ufq_exit_lock, flags);
+}
+
+void ufq_bpf_show(struct ufq_data *ufd, struct seq_file *m)
+{
+	struct ufq_exit_info ei;
+	bool attached;
+
+	ufq_read_exit_info(&ei);
 
 	rcu_read_lock();
 	attached = rcu_access_pointer(ufd->ops);
 	rcu_read_unlock();
 
-	seq_printf(m, "name %s\n", state == UFQ_DISABLED && !name[0] ?
-		   "none" : name);
-	seq_printf(m, "state %s\n", ufq_state_names[state]);
+	seq_printf(m, "name %s\n", ei.state == UFQ_DISABLED && !ei.name[0] ?
+		   "none" : ei.name);
+	seq_printf(m, "state %s\n", ufq_state_names[ei.state]);
 	seq_printf(m, "queue_attached %d\n", attached);
-	seq_printf(m, "exit_kind %s\n", ufq_exit_names[kind]);
-	seq_printf(m, "exit_reason %s\n", reason);
+	seq_printf(m, "exit_kind %s\n", ufq_exit_names[ei.kind]);
+	seq_printf(m, "exit_reason %s\n", ei.reason);
 	seq_printf(m, "watchdog_timeout_ms %u\n",
 		   READ_ONCE(watchdog_timeout_ms));
 }
+
+/*
+ * /sys/kernel/ufq: the state of the BPF scheduler, for all queues in one
+ * place, as sched_ext's /sys/kernel/sched_ext/state and root/ops.  One
+ * value per file, kept until the next attach: ops (its name, or none),
+ * state, exit_kind and exit_reason (one line, see ufq_sanitize_reason()).
+ */
+enum ufq_sysfs_field {
+	UFQ_SYSFS_OPS,
+	UFQ_SYSFS_STATE,
+	UFQ_SYSFS_EXIT_KIND,
+	UFQ_SYSFS_EXIT_REASON,
+};
+
+static ssize_t ufq_sysfs_show(char *buf, enum ufq_sysfs_field field)
+{
+	struct ufq_exit_info ei;
+
+	ufq_read_exit_info(&ei);
+
+	switch (field) {
+	case UFQ_SYSFS_OPS:
+		return sysfs_emit(buf, "%s\n", ei.name[0] ? ei.name : "none");
+	case UFQ_SYSFS_STATE:
+		return sysfs_emit(buf, "%s\n", ufq_state_names[ei.state]);
+	case UFQ_SYSFS_EXIT_KIND:
+		return sysfs_emit(buf, "%s\n", ufq_exit_names[ei.kind]);
+	case UFQ_SYSFS_EXIT_REASON:
+		return sysfs_emit(buf, "%s\n", ei.reason);
+	}
+	return -EINVAL;
+}
+
+#define UFQ_SYSFS_ATTR(_name, _field)					\
+static ssize_t _name##_show(struct kobject *kobj,			\
+			    struct kobj_attribute *attr, char *buf)	\
+{									\
+	return ufq_sysfs_show(buf, _field);				\
+}									\
+static struct kobj_attribute ufq_attr_##_name = __ATTR_RO(_name)
+
+UFQ_SYSFS_ATTR(ops, UFQ_SYSFS_OPS);
+UFQ_SYSFS_ATTR(state, UFQ_SYSFS_STATE);
+UFQ_SYSFS_ATTR(exit_kind, UFQ_SYSFS_EXIT_KIND);
+UFQ_SYSFS_ATTR(exit_reason, UFQ_SYSFS_EXIT_REASON);
+
+static struct attribute *ufq_sysfs_attrs[] = {
+	&ufq_attr_ops.attr,
+	&ufq_attr_state.attr,
+	&ufq_attr_exit_kind.attr,
+	&ufq_attr_exit_reason.attr,
+	NULL,
+};
+
+static const struct attribute_group ufq_sysfs_group = {
+	.attrs = ufq_sysfs_attrs,
+};
+
+static struct kobject *ufq_kobj;
 
 /*
  * What init_sched returned, as the errno of a failed attach.  Like
@@ -581,6 +700,11 @@ static void ufq_stub_merge_bio(struct request_queue *q, struct bio *bio,
 {
 }
 
+static u32 ufq_stub_limit_depth(struct request_queue *q, blk_opf_t opf)
+{
+	return 0;
+}
+
 static struct ufq_iosched_ops __bpf_ops_ufq_iosched_ops = {
 	.init_sched	= ufq_stub_init_sched,
 	.exit_sched	= ufq_stub_exit_sched,
@@ -590,6 +714,7 @@ static struct ufq_iosched_ops __bpf_ops_ufq_iosched_ops = {
 	.finish_req	= ufq_stub_finish_req,
 	.merge_req	= ufq_stub_merge_req,
 	.merge_bio	= ufq_stub_merge_bio,
+	.limit_depth	= ufq_stub_limit_depth,
 };
 
 static struct bpf_struct_ops bpf_ufq_iosched_ops = {
@@ -610,9 +735,33 @@ static int __init ufq_bpfops_init(void)
 {
 	int ret;
 
+	ufq_wq = alloc_workqueue("ufq", WQ_UNBOUND | WQ_MEM_RECLAIM |
+				 WQ_HIGHPRI, 0);
+	if (!ufq_wq) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	ufq_kobj = kobject_create_and_add("ufq", kernel_kobj);
+	if (!ufq_kobj) {
+		ret = -ENOMEM;
+		goto err_wq;
+	}
+	ret = sysfs_create_group(ufq_kobj, &ufq_sysfs_group);
+	if (ret)
+		goto err_kobj;
 	ret = register_bpf_struct_ops(&bpf_ufq_iosched_ops, ufq_iosched_ops);
 	if (ret)
-		pr_err("ufq: failed to register struct_ops (%d)\n", ret);
+		goto err_group;
+	return 0;
+
+err_group:
+	sysfs_remove_group(ufq_kobj, &ufq_sysfs_group);
+err_kobj:
+	kobject_put(ufq_kobj);
+err_wq:
+	destroy_workqueue(ufq_wq);
+err:
+	pr_err("ufq: failed to register struct_ops (%d)\n", ret);
 	return ret;
 }
 late_initcall(ufq_bpfops_init);

@@ -32,6 +32,9 @@
 
 static struct elevator_type ufq_elv;
 
+/* The ufq_data of every queue using ufq, by q->id, for bpf_ufq_kick() */
+static DEFINE_XARRAY(ufq_queue_ids);
+
 /* Return the UFQ data of @q, or NULL if @q does not use ufq. */
 struct ufq_data *ufq_queue_data(struct request_queue *q)
 {
@@ -135,6 +138,130 @@ void ufq_return_bpf_requests(struct ufq_data *ufd)
 	list_splice_tail_init(&ufd->bpf_list, &ufd->fifo);
 	ufd->nr_fifo += ufd->nr_bpf;
 	ufd->nr_bpf = 0;
+	ufd->declining = false;
+	WRITE_ONCE(ufd->bpf_waiting, false);
+}
+
+/* Ask BPF again: run the queue even if BPF declined last time. */
+void ufq_wake(struct ufq_data *ufd)
+{
+	/* a full barrier: BPF's state before the kick, then the count */
+	atomic_inc_return(&ufd->wake_seq);
+	blk_mq_run_hw_queues(ufd->q, true);
+}
+
+/**
+ * ufq_kick_queue - run a queue for its BPF scheduler (bpf_ufq_kick())
+ * @queue_id: q->id of a queue using ufq
+ *
+ * Any context.  Returns 0, or -ENOENT if no queue using ufq has that id
+ * or it is going away.
+ */
+int ufq_kick_queue(u32 queue_id)
+{
+	struct request_queue *q;
+	struct ufq_data *ufd;
+	int ret = -ENOENT;
+
+	rcu_read_lock();
+	ufd = xa_load(&ufq_queue_ids, queue_id);
+	/*
+	 * ufd is freed after a grace period, once erased from the xarray,
+	 * which happens with the queue frozen: while we hold a usage count,
+	 * it is the queue's current elevator data.
+	 */
+	if (ufd && percpu_ref_tryget(&ufd->q->q_usage_counter)) {
+		q = ufd->q;
+		ufq_wake(ufd);
+		blk_queue_exit(q);
+		ret = 0;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
+ * The queue is being frozen (elevator switch, nr_requests, nr_hw_queues,
+ * del_gendisk, a sysfs store...): its requests must come back at once,
+ * the freeze waits for them.  blk_freeze_queue_start() runs the queues.
+ */
+static bool ufq_queue_freezing(struct request_queue *q)
+{
+	return percpu_ref_is_dying(&q->q_usage_counter);
+}
+
+/* Does the device hold requests of the queue (or of its tag set)? */
+static bool ufq_device_busy(struct request_queue *q)
+{
+	struct blk_mq_hw_ctx *hctx;
+	unsigned long i;
+
+	queue_for_each_hw_ctx(q, hctx, i) {
+		struct blk_mq_tags *tags = hctx->tags;
+
+		if (tags && (sbitmap_any_bit_set(&tags->bitmap_tags.sb) ||
+			     sbitmap_any_bit_set(&tags->breserved_tags.sb)))
+			return true;
+	}
+	return false;
+}
+
+/* Has BPF declined, with nothing woken it since?  Lockless. */
+static bool ufq_bpf_waits(struct ufq_data *ufd)
+{
+	/* pairs with smp_store_release() in ufq_bpf_declined() */
+	return smp_load_acquire(&ufd->bpf_waiting) &&
+		atomic_read(&ufd->wake_seq) == READ_ONCE(ufd->wait_seq) &&
+		ufq_bpf_running() && !ufq_queue_freezing(ufd->q);
+}
+
+/*
+ * BPF owns requests, was asked for one and gave none (has_req false or
+ * dispatch_req 0), having seen the wake count @seq.  Do not ask again
+ * until woken.  For the watchdog, this is a decline unless the device
+ * holds requests: a scheduler may be waiting for them (it limits its
+ * depth), and a slow, busy or stuck device is no fault of the scheduler.
+ * Called with ufd->lock held.
+ */
+static void ufq_bpf_declined(struct ufq_data *ufd, int seq)
+{
+	lockdep_assert_held(&ufd->lock);
+
+	if (ufq_device_busy(ufd->q)) {
+		ufd->declining = false;
+	} else if (!ufd->declining) {
+		ufd->declining = true;
+		ufd->declined_at = jiffies;
+	}
+	WRITE_ONCE(ufd->wait_seq, seq);
+	/* has_work sees wait_seq once it sees bpf_waiting: ufq_bpf_waits() */
+	smp_store_release(&ufd->bpf_waiting, true);
+	/* the watchdog's work may not run (memory pressure): check here too */
+	if (ufd->declining)
+		ufq_watchdog_check(ufd);
+}
+
+/*
+ * For the watchdog's work: BPF declined while the device was busy, and
+ * the device is idle now, yet BPF was not asked again (the completion
+ * woke it before the device released its tag).  The caller wakes it, so
+ * that it is asked with the device idle.  Called with ufd->lock held.
+ */
+bool ufq_bpf_recheck(struct ufq_data *ufd)
+{
+	lockdep_assert_held(&ufd->lock);
+
+	return ufd->nr_bpf && !ufd->declining && ufq_bpf_waits(ufd) &&
+		!ufq_device_busy(ufd->q);
+}
+
+/* Was @id handed out before a freeze took its request back? */
+static bool ufq_id_reclaimed(struct ufq_data *ufd, u64 id)
+{
+	u32 seq = id >> 32;
+
+	return seq && ufd->reclaim_seq &&
+		(s32)(ufd->reclaim_seq - seq) >= 0;
 }
 
 static void ufq_insert_fifo(struct ufq_data *ufd, struct request *rq,
@@ -243,6 +370,8 @@ static void ufq_insert_requests(struct blk_mq_hw_ctx *hctx,
 	LIST_HEAD(free);
 
 	spin_lock(&ufd->lock);
+	/* a new request: ask BPF again, even if it declined */
+	WRITE_ONCE(ufd->bpf_waiting, false);
 	while (!list_empty(list)) {
 		struct request *rq;
 
@@ -255,27 +384,49 @@ static void ufq_insert_requests(struct blk_mq_hw_ctx *hctx,
 	blk_mq_free_requests(&free);
 }
 
+/* ids of requests a freeze took back that BPF may return in a row */
+#define UFQ_MAX_RECLAIMED_IDS	16
+
 static struct request *ufq_bpf_dispatch(struct ufq_data *ufd,
 					struct ufq_iosched_ops *ops)
 {
 	struct request *rq;
+	int seq, i;
 	u64 id;
 
 	if (!ufd->nr_bpf)
 		return NULL;
+	seq = atomic_read(&ufd->wake_seq);
+	/*
+	 * What a waker's BPF program wrote before the wake is visible to the
+	 * callbacks below; pairs with atomic_inc_return() in ufq_wake().
+	 */
+	smp_rmb();
 	if (ops->has_req && !ops->has_req(ufd->q, ufd->nr_bpf))
-		return NULL;
-	id = ops->dispatch_req(ufd->q);
-	if (!id)
-		return NULL;
-	rq = ufq_lookup_request(ufd, id);
-	if (!rq) {
-		ufq_eject(UFQ_EXIT_ERROR,
-			  "dispatch_req returned unknown request id %#llx on %s",
-			  id, ufd->q->disk ? ufd->q->disk->disk_name : "?");
-		return NULL;
+		goto declined;
+	for (i = 0; i < UFQ_MAX_RECLAIMED_IDS; i++) {
+		id = ops->dispatch_req(ufd->q);
+		if (!id)
+			goto declined;
+		rq = ufq_lookup_request(ufd, id);
+		if (rq) {
+			ufd->declining = false;
+			WRITE_ONCE(ufd->bpf_waiting, false);
+			return rq;
+		}
+		if (!ufq_id_reclaimed(ufd, id)) {
+			ufq_eject(UFQ_EXIT_ERROR,
+				  "dispatch_req returned unknown request id %#llx on %s",
+				  id, ufd->q->disk ? ufd->q->disk->disk_name : "?");
+			return NULL;
+		}
+		/* already dispatched by the kernel: ask for the next */
 	}
-	return rq;
+	/* not a decline: blk-mq runs the queue again shortly */
+	return NULL;
+declined:
+	ufq_bpf_declined(ufd, seq);
+	return NULL;
 }
 
 static struct request *ufq_dispatch_request(struct blk_mq_hw_ctx *hctx)
@@ -285,16 +436,26 @@ static struct request *ufq_dispatch_request(struct blk_mq_hw_ctx *hctx)
 	struct ufq_iosched_ops *ops;
 	struct request *rq;
 
+	bool taken = false;
+
 	spin_lock(&ufd->lock);
 	rq = list_first_entry_or_null(&ufd->fifo, struct request, queuelist);
 	if (!rq) {
 		ops = ufq_active_ops(ufd);
-		if (ops)
+		if (ops && ufq_queue_freezing(q)) {
+			/* the freeze waits: take BPF's requests, in order */
+			if (ufd->nr_bpf)
+				ufd->reclaim_seq = ufd->id_seq;
+			ops = NULL;
+		} else if (ops) {
 			rq = ufq_bpf_dispatch(ufd, ops);
+		}
 		/* ejected but not yet detached: FIFO over BPF's requests */
-		if (!rq && !ufq_active_ops(ufd))
+		if (!rq && (!ops || !ufq_active_ops(ufd))) {
 			rq = list_first_entry_or_null(&ufd->bpf_list,
 						      struct request, queuelist);
+			taken = true;
+		}
 	}
 	if (rq) {
 		enum ufq_rq_state state = ufq_rq_state(rq);
@@ -304,7 +465,7 @@ static struct request *ufq_dispatch_request(struct blk_mq_hw_ctx *hctx)
 			ufd->nr_bpf--;
 		else
 			ufd->nr_fifo--;
-		if (state == UFQ_RQ_FIFO || !ufq_active_ops(ufd)) {
+		if (state == UFQ_RQ_FIFO || taken || !ufq_active_ops(ufd)) {
 			state = UFQ_RQ_DISPATCHED;
 		} else {
 			/* BPF chose it, in dispatch_req or insert_req */
@@ -328,8 +489,9 @@ static bool ufq_has_work(struct blk_mq_hw_ctx *hctx)
 {
 	struct ufq_data *ufd = hctx->queue->elevator->elevator_data;
 
-	return !list_empty_careful(&ufd->fifo) ||
-		!list_empty_careful(&ufd->bpf_list);
+	if (!list_empty_careful(&ufd->fifo))
+		return true;
+	return !list_empty_careful(&ufd->bpf_list) && !ufq_bpf_waits(ufd);
 }
 
 /* Let BPF merge @bio into one of its requests; true if it did. */
@@ -396,6 +558,30 @@ static void ufq_requests_merged(struct request_queue *q, struct request *rq,
 	ufq_account_merged(ufd, next);
 }
 
+/* Called by __blk_mq_alloc_requests(), for __blk_mq_get_tag(). */
+static void ufq_limit_depth(blk_opf_t opf, struct blk_mq_alloc_data *data)
+{
+	struct ufq_data *ufd = data->q->elevator->elevator_data;
+	unsigned int depth = ufq_bpf_limit_depth(ufd, opf);
+
+	if (depth)
+		data->shallow_depth = min(depth, data->q->nr_requests);
+}
+
+/* Called by blk_mq_update_nr_requests(). */
+static void ufq_depth_updated(struct blk_mq_hw_ctx *hctx)
+{
+	/* BPF's limit may be any depth down to 1 */
+	sbitmap_queue_min_shallow_depth(&hctx->sched_tags->bitmap_tags, 1);
+}
+
+/* Called by blk_mq_init_hctx() and blk_mq_init_sched(). */
+static int ufq_init_hctx(struct blk_mq_hw_ctx *hctx, unsigned int hctx_idx)
+{
+	ufq_depth_updated(hctx);
+	return 0;
+}
+
 static void ufq_prepare_request(struct request *rq)
 {
 	ufq_rq_set_state(rq, UFQ_RQ_NONE, 0);
@@ -415,12 +601,16 @@ static void ufq_finish_request(struct request *rq)
 	ufq_rq_set_state(rq, UFQ_RQ_NONE, 0);
 	if (state == UFQ_RQ_DISPATCHED_BPF)
 		ufq_bpf_finish(ufd, rq);
+	/* the device has room again: ask BPF if it declined */
+	if (READ_ONCE(ufd->bpf_waiting))
+		ufq_wake(ufd);
 }
 
 static int ufq_init_sched(struct request_queue *q, struct elevator_type *e)
 {
 	struct elevator_queue *eq;
 	struct ufq_data *ufd;
+	int ret;
 
 	eq = elevator_alloc(q, e);
 	if (!eq)
@@ -439,7 +629,15 @@ static int ufq_init_sched(struct request_queue *q, struct elevator_type *e)
 	INIT_LIST_HEAD(&ufd->node);
 	atomic64_set(&ufd->stats.finished, 0);
 	atomic64_set(&ufd->stats.finished_sectors, 0);
+	atomic_set(&ufd->wake_seq, 0);
 	eq->elevator_data = ufd;
+
+	ret = xa_insert(&ufq_queue_ids, q->id, ufd, GFP_KERNEL);
+	if (ret) {
+		kfree(ufd);
+		kobject_put(&eq->kobj);
+		return ret;
+	}
 
 	/* One view of the whole queue: dispatch queue wide. */
 	blk_queue_flag_set(QUEUE_FLAG_SQ_SCHED, q);
@@ -471,7 +669,8 @@ static void ufq_exit_sched(struct elevator_queue *e)
 		       ufd->stats.dispatched, ufd->stats.rq_merged);
 	spin_unlock(&ufd->lock);
 
-	kfree(ufd);
+	xa_erase(&ufq_queue_ids, ufd->q->id);
+	kfree_rcu(ufd, rcu);
 }
 
 #ifdef CONFIG_BLK_DEBUG_FS
@@ -590,6 +789,9 @@ static struct elevator_type ufq_elv = {
 		.has_work		= ufq_has_work,
 		.bio_merge		= ufq_bio_merge,
 		.requests_merged	= ufq_requests_merged,
+		.limit_depth		= ufq_limit_depth,
+		.depth_updated		= ufq_depth_updated,
+		.init_hctx		= ufq_init_hctx,
 		.prepare_request	= ufq_prepare_request,
 		.finish_request		= ufq_finish_request,
 		.init_sched		= ufq_init_sched,

@@ -40,9 +40,13 @@
  *	return the kernel keeps the request and dispatches it itself.
  * @dispatch_req: return the id of the next request to dispatch, or 0 if
  *	there is none to dispatch now.  An id the kernel does not know (not
- *	owned by the scheduler in this queue) ejects the scheduler.
+ *	owned by the scheduler in this queue, nor taken back by a freeze)
+ *	ejects the scheduler.  After a 0 (a decline) the kernel does not ask
+ *	again until a request is inserted or completes, or the scheduler
+ *	calls bpf_ufq_kick() (e.g. from a bpf_timer callback).
  * @has_req: called before @dispatch_req with the number of requests the
- *	scheduler owns in the queue; returning false skips @dispatch_req.
+ *	scheduler owns in the queue; returning false skips @dispatch_req
+ *	and is a decline.
  * @finish_req: a request that @dispatch_req returned, or that @insert_req
  *	dispatched with UFQ_INSERT_DISPATCH, has completed.  May
  *	be called in any context, including hard interrupt context.
@@ -53,6 +57,13 @@
  *	while the scheduler owns no request in the queue; the kernel then
  *	merges bios into the requests it owns itself.
  * @name: name of the scheduler, shown in debugfs.
+ * @limit_depth: a request with flags @opf is about to get a scheduler tag
+ *	of @q (process context, without the UFQ lock): return how many of
+ *	the queue's q->nr_requests tags such requests may hold at most, or 0
+ *	for no limit, as mq-deadline's async_depth limits asynchronous
+ *	requests.  Without a limit a job whose queue depth exceeds
+ *	nr_requests holds every tag, and a request of higher priority waits
+ *	for a tag before the scheduler ever sees it.
  */
 struct ufq_iosched_ops {
 	int (*init_sched)(struct request_queue *q);
@@ -66,6 +77,7 @@ struct ufq_iosched_ops {
 	void (*merge_bio)(struct request_queue *q, struct bio *bio,
 			  unsigned int nr_segs);
 	char name[UFQ_OPS_NAME_LEN];
+	u32 (*limit_depth)(struct request_queue *q, blk_opf_t opf);
 };
 
 /* insert_req: dispatch this request now, ahead of the scheduler's queue */
@@ -123,6 +135,24 @@ struct ufq_data {
 
 	struct list_head node;	/* on ufq_queues */
 	struct ufq_stats stats;
+
+	/*
+	 * Declines (see ufq_bpf_declined()), under lock but for the lockless
+	 * reads of has_work: after BPF was asked and returned nothing, the
+	 * queue is not run for it again until it is woken (a request is
+	 * inserted or completes, a kick, a freeze), i.e. wake_seq moves
+	 * away from wait_seq.
+	 */
+	bool bpf_waiting;
+	int wait_seq;
+	atomic_t wake_seq;
+	/* for the watchdog: BPF declined continuously since declined_at */
+	bool declining;
+	unsigned long declined_at;
+	/* ids up to this sequence number were taken back by a freeze */
+	u32 reclaim_seq;
+
+	struct rcu_head rcu;	/* ufq_kick_queue() looks ufd up under RCU */
 };
 
 static inline enum ufq_rq_state ufq_rq_state(struct request *rq)
@@ -147,13 +177,16 @@ struct ufq_data *ufq_queue_data(struct request_queue *q);
 struct request *ufq_lookup_request(struct ufq_data *ufd, u64 id);
 void ufq_account_merged(struct ufq_data *ufd, struct request *rq);
 void ufq_return_bpf_requests(struct ufq_data *ufd);
+int ufq_kick_queue(u32 queue_id);
+void ufq_wake(struct ufq_data *ufd);
+bool ufq_bpf_recheck(struct ufq_data *ufd);
 
 /* ufq-bpfops.c */
 enum ufq_exit_kind {
 	UFQ_EXIT_NONE,
 	UFQ_EXIT_UNREG,		/* detached by user space */
 	UFQ_EXIT_BPF,		/* bpf_ufq_eject() */
-	UFQ_EXIT_WATCHDOG,	/* a request waited too long */
+	UFQ_EXIT_WATCHDOG,	/* the scheduler declined for too long */
 	UFQ_EXIT_ERROR,		/* the scheduler broke the interface */
 };
 
@@ -161,6 +194,9 @@ struct ufq_iosched_ops *ufq_active_ops(struct ufq_data *ufd);
 void ufq_bpf_queue_init(struct ufq_data *ufd);
 void ufq_bpf_queue_exit(struct ufq_data *ufd);
 void ufq_bpf_finish(struct ufq_data *ufd, struct request *rq);
+unsigned int ufq_bpf_limit_depth(struct ufq_data *ufd, blk_opf_t opf);
+bool ufq_bpf_running(void);
+bool ufq_watchdog_check(struct ufq_data *ufd);
 __printf(2, 3) bool ufq_eject(enum ufq_exit_kind kind, const char *fmt, ...);
 void ufq_bpf_show(struct ufq_data *ufd, struct seq_file *m);
 

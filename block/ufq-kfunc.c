@@ -167,6 +167,24 @@ __bpf_kfunc void bpf_ufq_eject(const char *reason, u32 reason__sz)
 	ufq_eject(UFQ_EXIT_BPF, "%s", buf);
 }
 
+/**
+ * bpf_ufq_kick - ask the scheduler to dispatch on a queue again
+ * @queue_id: q->id of a queue using ufq
+ *
+ * After the scheduler declined to dispatch (has_req returned false or
+ * dispatch_req returned 0 while it owned requests of the queue), the
+ * kernel does not ask it again until a request of the queue is inserted
+ * or completes, or the scheduler kicks the queue: a policy that holds
+ * requests back (for merges, for a deadline, to idle) arms a bpf_timer
+ * and kicks from its callback, as a sched_ext scheduler does with
+ * scx_bpf_kick_cpu().  Any context, including bpf_timer callbacks.
+ * Returns 0, or -ENOENT if no queue using ufq has that id.
+ */
+__bpf_kfunc int bpf_ufq_kick(u32 queue_id)
+{
+	return ufq_kick_queue(queue_id);
+}
+
 __bpf_kfunc_end_defs();
 
 BTF_KFUNCS_START(ufq_kfunc_ids)
@@ -175,6 +193,7 @@ BTF_ID_FLAGS(func, bpf_request_bio_try_merge, KF_TRUSTED_ARGS | KF_SPIN_LOCK)
 BTF_ID_FLAGS(func, bpf_request_try_merge, KF_TRUSTED_ARGS | KF_SPIN_LOCK)
 BTF_ID_FLAGS(func, bpf_ufq_kernel_queued, KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, bpf_ufq_eject)
+BTF_ID_FLAGS(func, bpf_ufq_kick)
 BTF_KFUNCS_END(ufq_kfunc_ids)
 
 BTF_ID_LIST(ufq_btf_ids)

@@ -27,9 +27,12 @@ LOOPDEV=
 IODEVS=
 DEVS=
 LOADER_PID=
+WDT_OLD=
 
 cleanup() {
 	[ -n "$LOADER_PID" ] && kill "$LOADER_PID" 2>/dev/null && wait "$LOADER_PID" 2>/dev/null
+	[ -n "$WDT_OLD" ] && echo "$WDT_OLD" > "$UFQ_WATCHDOG"
+	nullb_destroy ufqstall0 2>/dev/null
 	ufq_teardown_devices $NB $MB
 	rm -rf "$WORK"
 }
@@ -55,7 +58,7 @@ ufq_setup_devices $NB $MB
 DEVS="$IODEVS $MB"
 ndev=$(echo $IODEVS | wc -w)
 
-ktap_set_plan $((1 + 2 * ndev + 15))
+ktap_set_plan $((1 + 2 * ndev + 19))
 
 # 1. ufq is offered and selectable on every device
 rc=0
@@ -409,7 +412,164 @@ for d in $segdevs; do
 done
 ktap_result $rc "bio merge with a wrong segment count refused with -EINVAL on $segdevs"
 
-# 18. every queue leaving ufq (exit_sched) found its statistics exact: the
+# stall_hold DEV TAG: with the watchdog off, start the stall scheduler
+# and a writer of 16 x 64k blocks at queue depth 16 on DEV (data from
+# $WORK/TAG.dat, fio's pid in FIO_PID), until the scheduler holds all 16
+stall_hold() {
+	local d=$1 tag=$2 i
+	WDT_OLD=$(cat $UFQ_WATCHDOG)
+	echo 0 > $UFQ_WATCHDOG
+	start_loader stall || return 1
+	fio --name=$tag --filename=/dev/$d --rw=write --bs=64k --size=1M \
+		--ioengine=libaio --iodepth=16 --direct=1 --verify=crc32c \
+		--do_verify=0 --output="$WORK/$tag.fio" > /dev/null 2>&1 &
+	FIO_PID=$!
+	for i in $(seq 300); do
+		[ "$(ufq_stat $d queued_bpf)" -ge 16 ] && return 0
+		sleep 0.1
+	done
+	msg "$d: the stall scheduler holds $(ufq_stat $d queued_bpf) requests, not 16"
+	return 1
+}
+
+# timed CMD: run CMD in a shell, print how long it took in ms, or "failed"
+timed() {
+	sh -c 's=$(date +%s%N); '"$1"' || { echo failed; exit 1; }
+		echo $((($(date +%s%N) - s) / 1000000))'
+}
+
+# wait_done PID SECS WHAT: true if PID exits within SECS (its status is in
+# DONE_ST); else turn the watchdog on (1 s), so that the kernel ejects the
+# stall scheduler and PID finishes, and fail
+wait_done() {
+	local pid=$1 i
+	for i in $(seq $(($2 * 10))); do
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 $pid 2>/dev/null; then
+		msg "$3 still waits after $2 s: the freeze waits for BPF"
+		echo 1000 > $UFQ_WATCHDOG
+		wait $pid
+		return 1
+	fi
+	wait $pid
+	DONE_ST=$?
+}
+
+# 18. a freeze takes the requests BPF holds back at once, without the
+# watchdog: the stall scheduler holds 16 direct writes, and switching the
+# elevator (which freezes the queue) returns within a second; the writes
+# complete and read back intact
+rc=0
+ufq_set_sched $NB ufq || rc=1
+if stall_hold $NB frz; then
+	timed "echo none > /sys/block/$NB/queue/scheduler" > $WORK/frz.ms &
+	wait_done $! 10 "echo none > queue/scheduler" || rc=1
+	ms=$(cat $WORK/frz.ms)
+	msg "echo none > queue/scheduler took $ms ms"
+	[ "$DONE_ST" = 0 ] && [ "$ms" -le 1000 ] || rc=1
+	wait $FIO_PID || { msg "fio failed"; rc=1; }
+	# fio wrote its own pattern: read it back with fio's verify
+	fio --name=frzv --filename=/dev/$NB --rw=write --bs=64k --size=1M \
+		--ioengine=libaio --iodepth=16 --direct=1 --verify=crc32c \
+		--verify_only --output="$WORK/frzv.fio" > /dev/null 2>&1 ||
+		{ msg "written data does not verify"; rc=1; }
+	ufq_stop_loader || rc=1
+	msg "loader: $(tr '\n' ' ' < $WORK/loader.out)"
+	[ "$(counter dispatched)" -eq 0 ] || rc=1
+	[ "$(counter init_sched)" = "$(counter exit_sched)" ] || rc=1
+	[ "$(ufq_sched_field $MB exit_kind)" = unregistered ] || rc=1
+else
+	rc=1
+	ufq_stop_loader
+fi
+echo "$WDT_OLD" > $UFQ_WATCHDOG
+WDT_OLD=
+ufq_set_sched $NB ufq || rc=1
+ktap_result $rc "a freeze (elevator switch) takes the requests BPF holds back at once, data verified"
+
+# 19. removal of a device while the stall scheduler (watchdog off) owns
+# requests of it: del_gendisk's freeze takes them back, the power-off and
+# rmdir complete within seconds, and so does the writer
+rc=0
+if nullb_create ufqstall0 32 && ufq_set_sched ufqstall0 ufq &&
+   stall_hold ufqstall0 gone1; then
+	timed "echo 0 > $CFS/ufqstall0/power && rmdir $CFS/ufqstall0" \
+		> $WORK/gone1.ms &
+	wait_done $! 30 "power-off and rmdir of ufqstall0" || rc=1
+	ms=$(cat $WORK/gone1.ms)
+	msg "power-off and rmdir took $ms ms"
+	[ "$DONE_ST" = 0 ] && [ "$ms" -le 5000 ] || rc=1
+	wait_done $FIO_PID 5 "the writer on ufqstall0" || rc=1
+	ufq_stop_loader || rc=1
+	msg "loader: $(tr '\n' ' ' < $WORK/loader.out)"
+	[ "$(counter dispatched)" -eq 0 ] || rc=1
+	[ "$(counter init_sched)" = "$(counter exit_sched)" ] || rc=1
+else
+	rc=1
+	ufq_stop_loader
+fi
+echo "$WDT_OLD" > $UFQ_WATCHDOG
+WDT_OLD=
+nullb_destroy ufqstall0 2>/dev/null
+ktap_result $rc "device removal while the stall scheduler owns requests (watchdog off) completes within seconds"
+
+# 20. a scheduler that declines until it kicks: each request waits for a
+# bpf_timer (30 ms) whose callback calls bpf_ufq_kick(); the kernel does
+# not poll a declining scheduler (about 10 calls per wait at blk-mq's
+# 3 ms), it asks again after the kick: one decline per timer.  Data
+# written and read back through it.
+rc=0
+ufq_set_sched $NB ufq || rc=1
+head -c $((64 * 1024 * 16)) /dev/urandom > $WORK/kick.dat
+if start_loader kick; then
+	dd if=$WORK/kick.dat of=/dev/$NB bs=64k oflag=direct status=none || rc=1
+	dd if=/dev/$NB of=$WORK/kick.rd bs=64k count=16 iflag=direct \
+		status=none || rc=1
+	cmp $WORK/kick.dat $WORK/kick.rd || rc=1
+	ufq_stop_loader || rc=1
+	msg "loader: $(tr '\n' ' ' < $WORK/loader.out)"
+	[ "$(counter inserted)" -ge 32 ] || rc=1
+	[ "$(counter dispatched)" = "$(counter inserted)" ] || rc=1
+	[ "$(counter timers)" -ge 32 ] || rc=1
+	[ "$(counter kicks)" = "$(counter timers)" ] || rc=1
+	[ "$(counter kick_errors)" -eq 0 ] || rc=1
+	# one decline per wait; polling would give about ten
+	[ "$(counter declined)" -lt $((2 * $(counter timers))) ] || rc=1
+	ufq_stats_consistent $NB exact || rc=1
+else
+	rc=1
+fi
+ktap_result $rc "bpf_ufq_kick() from a bpf_timer: a declining scheduler is asked again when it kicks, not polled"
+
+# 21. exit information in one place, /sys/kernel/ufq, one line per value:
+# a BPF reason with a newline and a fake "state: enabled" line (and a
+# DEL) stays one line, in sysfs and in debugfs
+rc=0
+if start_loader ejectnl 5; then
+	dd if=/dev/zero of=/dev/$NB bs=4k count=64 oflag=direct status=none || rc=1
+	ufq_wait_state $NB ejected 10 || rc=1
+	for f in ops state exit_kind exit_reason; do
+		v=$(cat /sys/kernel/ufq/$f)
+		msg "/sys/kernel/ufq/$f: $v"
+		[ "$(wc -l < /sys/kernel/ufq/$f)" -eq 1 ] || rc=1
+	done
+	[ "$(cat /sys/kernel/ufq/ops)" = ufq_test_fifo ] || rc=1
+	[ "$(cat /sys/kernel/ufq/state)" = ejected ] || rc=1
+	[ "$(cat /sys/kernel/ufq/exit_kind)" = bpf ] || rc=1
+	[ "$(cat /sys/kernel/ufq/exit_reason)" = "ufq selftest?state: enabled?" ] || rc=1
+	[ "$(grep -c '^state' $UFQ_DBG/$NB/sched/sched)" -eq 1 ] || rc=1
+	[ "$(ufq_sched_field $NB exit_reason)" = "ufq selftest?state: enabled?" ] || rc=1
+	ufq_stop_loader || rc=1
+	[ "$(cat /sys/kernel/ufq/state)" = disabled ] || rc=1
+	[ "$(cat /sys/kernel/ufq/exit_kind)" = bpf ] || rc=1
+else
+	rc=1
+fi
+ktap_result $rc "/sys/kernel/ufq: exit information, a BPF reason cannot add lines"
+
+# 22. every queue leaving ufq (exit_sched) found its statistics exact: the
 # kernel reports a slip in the log (no WARN, which panic_on_warn makes a
 # panic), and none happened in all the above
 rc=0

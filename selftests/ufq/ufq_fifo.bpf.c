@@ -17,6 +17,9 @@
  *          badsegs_hold()) so that bios find one to merge into even on a
  *          fast device
  *   INITPOS FIFO whose init_sched returns 1 (neither 0 nor an errno)
+ *   KICK   FIFO that declines until a bpf_timer callback kicks the queue
+ *          (bpf_ufq_kick()) kick_ms later, then dispatches until empty
+ *   EJECTNL EJECT with a reason that has a newline and a fake line
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -53,9 +56,13 @@ extern int bpf_request_bio_try_merge(u64 rq_id, struct bio *bio,
 				     u32 nr_segs) __ksym;
 extern int bpf_request_try_merge(u64 rq_id, struct request *next) __ksym;
 extern void bpf_ufq_eject(const char *reason, u32 reason__sz) __ksym;
+extern int bpf_ufq_kick(u32 queue_id) __ksym;
+
+#define CLOCK_MONOTONIC	1
 
 const volatile int mode = UFQ_TEST_FIFO;
 const volatile __u64 eject_after = 100;
+const volatile __u64 kick_ms = 10;
 
 struct fifo_node {
 	struct bpf_list_node link;
@@ -69,6 +76,11 @@ struct qdata {
 	u64 last_end;	/* its end sector */
 	u64 queued;
 	u64 last_insert_ns;
+	/* KICK, BADSEGS: the timer that kicks the queue */
+	struct bpf_timer timer;
+	int qid;
+	bool armed;
+	bool released;	/* KICK: dispatch until the list is empty */
 };
 
 struct {
@@ -87,14 +99,48 @@ static struct qdata *lookup_q(struct request_queue *q)
 	return bpf_map_lookup_elem(&queues, &key);
 }
 
+/* the timer fired: let dispatch_req go on, ask the kernel to call it */
+static int kick_cb(void *map, int *key, struct qdata *qd)
+{
+	qd->armed = false;
+	qd->released = true;
+	if (bpf_ufq_kick(qd->qid))
+		__sync_fetch_and_add(&counters.kick_errors, 1);
+	else
+		__sync_fetch_and_add(&counters.kicks, 1);
+	return 0;
+}
+
+/* decline: dispatch_req is not called again until the timer kicks */
+static u64 decline_until_kick(struct qdata *qd, u64 ms)
+{
+	__sync_fetch_and_add(&counters.declined, 1);
+	if (!qd->armed) {
+		qd->armed = true;
+		__sync_fetch_and_add(&counters.timers, 1);
+		bpf_timer_start(&qd->timer, ms * 1000000, 0);
+	}
+	return 0;
+}
+
 SEC("struct_ops/init_sched")
 int BPF_PROG(fifo_init_sched, struct request_queue *q)
 {
 	struct qdata zero = {};
+	struct qdata *qd;
 	int key = q->id;
 	int ret;
 
 	ret = bpf_map_update_elem(&queues, &key, &zero, BPF_NOEXIST);
+	if (ret)
+		return ret;
+	qd = bpf_map_lookup_elem(&queues, &key);
+	if (!qd)
+		return -2; /* -ENOENT */
+	qd->qid = key;
+	ret = bpf_timer_init(&qd->timer, &queues, CLOCK_MONOTONIC);
+	if (!ret)
+		ret = bpf_timer_set_callback(&qd->timer, kick_cb);
 	if (ret)
 		return ret;
 	__sync_fetch_and_add(&counters.init_sched, 1);
@@ -149,7 +195,7 @@ int BPF_PROG(fifo_insert_req, struct request_queue *q, struct request *rq,
 
 /*
  * BADSEGS: dispatch nothing while fewer than 8 requests wait and the last
- * came less than 2 ms ago (blk-mq runs the queue again within a few ms).
+ * came less than 2 ms ago (a timer kicks the queue 2 ms later).
  */
 static bool badsegs_hold(struct qdata *qd)
 {
@@ -176,13 +222,18 @@ u64 BPF_PROG(fifo_dispatch_req, struct request_queue *q)
 	if (mode == UFQ_TEST_BADID)
 		return 0x1234ffffULL;
 	if (mode == UFQ_TEST_BADSEGS && badsegs_hold(qd))
-		return 0;
+		return decline_until_kick(qd, 2);
+	if (mode == UFQ_TEST_KICK && !qd->released)
+		return decline_until_kick(qd, kick_ms);
 
 	bpf_spin_lock(&qd->lock);
 	ln = bpf_list_pop_front(&qd->head);
 	if (ln)
 		qd->queued--;
 	bpf_spin_unlock(&qd->lock);
+	/* KICK: the next request waits for the next kick */
+	if (!qd->queued)
+		qd->released = false;
 	if (!ln)
 		return 0;
 	n = container_of(ln, struct fifo_node, link);
@@ -192,6 +243,11 @@ u64 BPF_PROG(fifo_dispatch_req, struct request_queue *q)
 	nr = __sync_fetch_and_add(&counters.dispatched, 1) + 1;
 	if (mode == UFQ_TEST_EJECT && nr == eject_after) {
 		char reason[] = "ufq selftest: ejecting on purpose";
+
+		bpf_ufq_eject(reason, sizeof(reason));
+	}
+	if (mode == UFQ_TEST_EJECTNL && nr == eject_after) {
+		char reason[] = "ufq selftest\nstate: enabled\x7f";
 
 		bpf_ufq_eject(reason, sizeof(reason));
 	}

@@ -11,6 +11,8 @@ enum ufq_test_mode {
 	UFQ_TEST_RQMERGE,
 	UFQ_TEST_BADSEGS,
 	UFQ_TEST_INITPOS,
+	UFQ_TEST_KICK,
+	UFQ_TEST_EJECTNL,
 };
 
 struct ufq_test_counters {
@@ -31,6 +33,11 @@ struct ufq_test_counters {
 	unsigned long long wrong_segs;		/* such calls */
 	unsigned long long wrong_segs_einval;	/* refused with -EINVAL */
 	unsigned long long wrong_segs_merged;	/* merged all the same */
+	/* KICK and BADSEGS: declines, bpf_timer starts, bpf_ufq_kick() calls */
+	unsigned long long declined;
+	unsigned long long timers;
+	unsigned long long kicks;
+	unsigned long long kick_errors;
 };
 
 #endif

@@ -4,7 +4,7 @@
  *
  *   ufq_test MODE SECONDS [EJECT_AFTER]
  *	attach the scheduler in MODE (fifo, stall, eject, badid, rqmerge,
- *	badsegs, initpos), print
+ *	badsegs, initpos, kick, ejectnl), print
  *	"attached", keep it attached for SECONDS (0: until SIGINT/SIGTERM),
  *	detach, and print the BPF side counters as "name value" lines.
  *	A failed attach prints "attach failed: errno N (ENAME): text" and
@@ -103,6 +103,10 @@ static void print_counters(struct ufq_fifo *skel)
 	printf("wrong_segs %llu\n", c->wrong_segs);
 	printf("wrong_segs_einval %llu\n", c->wrong_segs_einval);
 	printf("wrong_segs_merged %llu\n", c->wrong_segs_merged);
+	printf("declined %llu\n", c->declined);
+	printf("timers %llu\n", c->timers);
+	printf("kicks %llu\n", c->kicks);
+	printf("kick_errors %llu\n", c->kick_errors);
 }
 
 static int ebusy(void)
@@ -183,6 +187,7 @@ int main(int argc, char **argv)
 		[UFQ_TEST_EJECT] = "eject", [UFQ_TEST_BADID] = "badid",
 		[UFQ_TEST_RQMERGE] = "rqmerge",
 		[UFQ_TEST_BADSEGS] = "badsegs", [UFQ_TEST_INITPOS] = "initpos",
+		[UFQ_TEST_KICK] = "kick", [UFQ_TEST_EJECTNL] = "ejectnl",
 	};
 	unsigned long long eject_after = 100;
 	struct ufq_fifo *skel;

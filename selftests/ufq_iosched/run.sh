@@ -23,6 +23,7 @@ UFQ_BIN=${UFQ_BIN:-$(dirname "$KSRC")/ufq_iosched/bin}
 WORK=$(mktemp -d /tmp/ufqt.XXXXXX)
 NB=ufqtnb0
 SLOW=ufqtslow0
+VSLOW=ufqtvslow0	# 500 ms completions (test 12)
 SCHEDS="ufq_simple ufq_prio"
 STRESS_SECS=8		# one verifying fio round of the stress test
 STRESS_CYCLES=3		# attach/detach cycles at least, under I/O
@@ -40,6 +41,7 @@ cleanup() {
 	[ -n "$WDT_OLD" ] && echo "$WDT_OLD" > "$UFQ_WATCHDOG"
 	cd /
 	ufq_teardown_devices $NB $SLOW
+	nullb_destroy $VSLOW 2>/dev/null
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -70,6 +72,20 @@ j = json.load(open(sys.argv[1]))
 print(*[eval(e, {"j": j}) for e in sys.argv[2:]])' "$WORK/$1.json" "${@:2}"
 }
 
+# await_eject FIO_PID SECS: wait up to SECS for the loader to exit (the
+# kernel ejected its scheduler), stop it if it did not, and wait for fio;
+# the loader's status in ST; false if fio failed
+await_eject() {
+	local i
+	for i in $(seq $(($2 * 10))); do
+		kill -0 $LOADER_PID 2>/dev/null || break
+		sleep 0.1
+	done
+	ufq_stop_loader
+	ST=$?
+	wait $1 || { msg "fio failed"; return 1; }
+}
+
 sum_stat() {	# sum_stat NAME DEV...: a debugfs counter summed over devices
 	local name=$1 d s=0
 	shift
@@ -90,7 +106,7 @@ ufq_setup_devices $NB $SLOW
 # devices that never requeue: every dispatched request finishes once
 EXACT="$NB ${LOOPDEV#/dev/}"
 
-ktap_set_plan 11
+ktap_set_plan 13
 
 # 1-2. verified random I/O on every device under each scheduler; the
 # kernel's counters (debugfs) and the scheduler's own (BPF) agree that
@@ -283,30 +299,32 @@ else
 fi
 ktap_result $rc "ufq_simple killed by SIGKILL: detached, I/O completes in FIFO mode"
 
-# 6. the loader reports an eject by the kernel (here the watchdog, with a
-# 20 ms timeout and requests waiting behind 32 others on a 1 ms device),
-# exits with status 2 and restores the device's scheduler
+# 6. the loader reports an eject by the kernel: with -S ufq_simple
+# declines every dispatch (has_req returns false) while the requests of 32
+# random readers wait in its trees, and the watchdog (500 ms) ejects it
+# within twice its timeout; the loader exits with status 2 and restores
+# the device's scheduler.  (A correct scheduler on a slow device is not
+# ejected: test 12.)
 rc=0
 WDT_OLD=$(cat $UFQ_WATCHDOG)
 ufq_set_sched $SLOW mq-deadline || rc=1
-if start_loader ufq_simple wdog -d $SLOW; then
-	echo 20 > $UFQ_WATCHDOG
+echo 500 > $UFQ_WATCHDOG
+if start_loader ufq_simple wdog -d $SLOW -S; then
 	echo 128 > /sys/block/$SLOW/queue/nr_requests
 	fio --name=wdog --filename=/dev/$SLOW --rw=randread --bs=4k \
 		--ioengine=libaio --iodepth=32 --direct=1 --time_based \
 		--runtime=5 --output="$WORK/wdog.fio" > /dev/null 2>&1 &
-	fpid=$!
-	for i in $(seq 600); do
-		kill -0 $LOADER_PID 2>/dev/null || break
-		sleep 0.1
-	done
-	ufq_stop_loader
-	st=$?
-	wait $fpid || { msg "fio failed"; rc=1; }
+	await_eject $! 60 || rc=1
+	st=$ST
 	sed -n '/ejected\|exit kind/s/^/# /p' "$WORK/wdog.out"
 	[ $st -eq 2 ] || { msg "loader status $st"; rc=1; }
 	grep -q 'ufq_simple: ejected by the kernel' "$WORK/wdog.out" || rc=1
-	exit_line wdog | grep -q "kind=watchdog reason=watchdog: request on $SLOW not dispatched" || rc=1
+	exit_line wdog | grep -q "kind=watchdog reason=watchdog: request on $SLOW not dispatched for .* the scheduler declined every time it was asked" || rc=1
+	waited=$(exit_line wdog | sed -n 's/.* not dispatched for \([0-9]*\) ms.*/\1/p')
+	if [ -z "$waited" ] || [ "$waited" -lt 500 ] || [ "$waited" -gt 1000 ]; then
+		msg "the watchdog fired after '${waited:-?}' ms, not within 500..1000 ms"
+		rc=1
+	fi
 	grep -q '\[mq-deadline\]' /sys/block/$SLOW/queue/scheduler ||
 		{ msg "$SLOW: $(cat /sys/block/$SLOW/queue/scheduler)"; rc=1; }
 else
@@ -314,7 +332,7 @@ else
 fi
 echo "$WDT_OLD" > $UFQ_WATCHDOG
 WDT_OLD=
-ktap_result $rc "loader reports the kernel's eject reason, exits 2, restores the scheduler"
+ktap_result $rc "loader reports the kernel's eject of a declining scheduler (has_req false), exits 2, restores the scheduler"
 
 # 7. ufq_simple merges bios into its requests with the KF_SPIN_LOCK kfuncs:
 # two streams of sequential 4k writes queue up on the slow device.  (With
@@ -478,5 +496,108 @@ m_direct=$(final merge dispatched_direct); m_ins=$(final merge inserted)
 msg "test 7's queued writes: inserted $m_ins dispatched_direct $m_direct"
 [ "${m_ins:-0}" -gt 0 ] && [ "${m_direct:-0}" -lt "$m_ins" ] || rc=1
 ktap_result $rc "ufq_simple: direct dispatch from insert_req when nothing waits, the sector trees when requests wait"
+
+# 12. the watchdog ejects only a scheduler that declines, never one whose
+# device is slow: on a device with one tag and 500 ms completions, 16
+# readers queue up in ufq_simple for 15 s, each request waiting up to 8 s
+# (more than the 3 s timeout) while the scheduler dispatches whenever
+# blk-mq asks: no eject, and dispatches come in every 3 s (4 windows from
+# the first dispatch).  Then ufq_simple
+# -S (has_req false) on the same device is ejected within twice the timeout.
+rc=0
+WDT_OLD=$(cat $UFQ_WATCHDOG)
+echo 3000 > $UFQ_WATCHDOG
+if nullb_create $VSLOW 64 hw_queue_depth=1 irqmode=2 \
+	completion_nsec=500000000 && ufq_set_sched $VSLOW ufq &&
+   echo 128 > /sys/block/$VSLOW/queue/nr_requests &&
+   start_loader ufq_simple vslow -d $VSLOW; then
+	fio --name=vslow --filename=/dev/$VSLOW --rw=randread --bs=4k \
+		--ioengine=psync --direct=1 --numjobs=16 --time_based \
+		--runtime=15 --output="$WORK/vslow.fio" > /dev/null 2>&1 &
+	fpid=$!
+	windows=
+	b0=$(ufq_stat $VSLOW bpf_dispatched)
+	# 16 fio jobs take seconds to start under TCG: from the first dispatch
+	for i in $(seq 300); do
+		[ "$(ufq_stat $VSLOW bpf_dispatched)" -gt $b0 ] && break
+		sleep 0.1
+	done
+	b0=$(ufq_stat $VSLOW bpf_dispatched)
+	for w in 1 2 3 4; do
+		sleep 3
+		b1=$(ufq_stat $VSLOW bpf_dispatched)
+		windows="$windows $((b1 - b0))"
+		[ $b1 -gt $b0 ] || rc=1
+		b0=$b1
+	done
+	msg "ufq_simple on $VSLOW (500 ms, 16 readers): BPF dispatches per 3 s:$windows, $(ufq_stat $VSLOW queued_bpf) queued"
+	wait $fpid || { msg "fio failed"; rc=1; }
+	msg "state $(ufq_sched_field $VSLOW state) exit_kind $(ufq_sched_field $VSLOW exit_kind)"
+	[ "$(ufq_sched_field $VSLOW state)" = enabled ] || rc=1
+	ufq_stop_loader || rc=1
+	exit_line vslow | grep -q 'kind=unregistered' || rc=1
+	ufq_stats_consistent $VSLOW exact || rc=1
+	# the same device and load, a scheduler that declines
+	if start_loader ufq_simple vstall -d $VSLOW -S; then
+		fio --name=vstall --filename=/dev/$VSLOW --rw=randread \
+			--bs=4k --ioengine=psync --direct=1 --numjobs=16 \
+			--time_based --runtime=8 \
+			--output="$WORK/vstall.fio" > /dev/null 2>&1 &
+		await_eject $! 30 || rc=1
+		st=$ST
+		msg "$(exit_line vstall)"
+		[ $st -eq 2 ] || { msg "loader status $st"; rc=1; }
+		exit_line vstall | grep -q 'kind=watchdog' || rc=1
+		waited=$(exit_line vstall | sed -n 's/.* not dispatched for \([0-9]*\) ms.*/\1/p')
+		if [ -z "$waited" ] || [ "$waited" -lt 3000 ] || [ "$waited" -gt 6000 ]; then
+			msg "the watchdog fired after '${waited:-?}' ms, not within 3000..6000 ms"
+			rc=1
+		fi
+	else
+		rc=1
+	fi
+else
+	rc=1
+fi
+echo "$WDT_OLD" > $UFQ_WATCHDOG
+WDT_OLD=
+nullb_destroy $VSLOW || rc=1
+ktap_result $rc "watchdog: a slow device (500 ms) never ejects ufq_simple, a declining scheduler is ejected within twice the timeout"
+
+# 13. ufq_prio's limit_depth: a bulk reader (BE level 7) with 256 requests
+# in flight, twice the queue's 128 tags, and a high priority reader (BE
+# level 0, one at a time) in the same run, each a fio of its own under
+# ionice.  Without a depth limit the bulk job holds every tag and the high
+# priority reader waits for one behind it, as long as a bulk request
+# (ratio about 1); with requests below BE0 limited to 3/4 of the tags it
+# gets one at once and ufq_prio dispatches it next: its mean latency
+# (submission included) is far below the bulk job's.  Assert 5x.
+rc=0
+if start_loader ufq_prio depth -d $SLOW; then
+	echo 128 > /sys/block/$SLOW/queue/nr_requests
+	ionice -c2 -n7 fio --name=bulk --filename=/dev/$SLOW --rw=randread \
+		--bs=4k --ioengine=libaio --iodepth=256 --direct=1 \
+		--time_based --runtime=$POLICY_SECS --output-format=json \
+		--output="$WORK/depth-bulk.json" > /dev/null 2>&1 &
+	bpid=$!
+	ionice -c2 -n0 fio --name=hi --filename=/dev/$SLOW --rw=randread \
+		--bs=4k --ioengine=libaio --iodepth=1 --direct=1 \
+		--time_based --runtime=$POLICY_SECS --output-format=json \
+		--output="$WORK/depth-hi.json" > /dev/null 2>&1 || rc=1
+	wait $bpid || rc=1
+	ufq_stop_loader || rc=1
+	msg "ufq_prio dispatched be0 $(final depth be0_dispatched) be7 $(final depth be7_dispatched)"
+	[ "$(final depth be0_dispatched)" -gt 0 ] &&
+		[ "$(final depth be7_dispatched)" -gt 0 ] || rc=1
+	lat='j["jobs"][0]["read"]["lat_ns"]["mean"]'
+	ios='j["jobs"][0]["read"]["total_ios"]'
+	read -r hl hn <<< "$(fio_json depth-hi "$lat" "$ios")"
+	read -r bl bn <<< "$(fio_json depth-bulk "$lat" "$ios")"
+	msg "mean latency: high priority $(ratio "$hl" 1000000) ms ($hn I/Os), bulk at iodepth 256 $(ratio "$bl" 1000000) ms ($bn I/Os): $(ratio "$bl" "$hl")x"
+	awk -v h="$hl" -v b="$bl" 'BEGIN { exit !(h > 0 && b >= 5 * h) }' || rc=1
+else
+	rc=1
+fi
+ktap_result $rc "ufq_prio: limit_depth keeps tags for a high priority reader next to a bulk reader at iodepth 256 (5x lower latency)"
 
 ktap_finished

@@ -39,10 +39,15 @@
  * request of a bucket that was idle goes out after at most about one
  * request per other backlogged bucket: the high priority reader of the
  * use case waits for the request in flight, not for the batch job's
- * queue.  No bucket starves (its virtual time ends up the smallest), which
- * matters because the UFQ watchdog ejects a scheduler that leaves a
- * request waiting longer than ufq.watchdog_timeout_ms.  There is no
- * strict class priority on purpose: strict priority starves.
+ * queue.  No bucket starves (its virtual time ends up the smallest).
+ * There is no strict class priority on purpose: strict priority starves.
+ *
+ * That only works for requests that reach the scheduler: a request needs
+ * a scheduler tag first, and a bulk job whose queue depth exceeds the
+ * queue's nr_requests would hold them all.  limit_depth keeps requests
+ * below BE level 0 to 3/4 of the tags (as mq-deadline's async_depth does
+ * for asynchronous requests), so RT and BE level 0 requests always get
+ * one at once.
  *
  * Implementation
  * --------------
@@ -90,12 +95,8 @@ struct {
 	__type(value, struct prio_queue);
 } queues SEC(".maps");
 
-/* like req_get_ioprio(): a request's priority is its first bio's */
-static u32 bucket_of(const struct request *rq)
+static u32 bucket_of_ioprio(u32 ioprio)
 {
-	struct bio *bio = rq->bio;
-	u32 ioprio = bio ? bio->bi_ioprio : 0;
-
 	switch (UFQ_IOPRIO_CLASS(ioprio)) {
 	case IOPRIO_CLASS_RT:
 		return UFQ_PRIO_RT;
@@ -106,6 +107,14 @@ static u32 bucket_of(const struct request *rq)
 	default:
 		return UFQ_PRIO_BE0 + 4;
 	}
+}
+
+/* like req_get_ioprio(): a request's priority is its first bio's */
+static u32 bucket_of(const struct request *rq)
+{
+	struct bio *bio = rq->bio;
+
+	return bucket_of_ioprio(bio ? bio->bi_ioprio : 0);
 }
 
 /*
@@ -297,6 +306,29 @@ void BPF_PROG(prio_finish_req, struct request *rq)
 	ufq_stat_inc(UFQ_PRIO_FINISHED);
 }
 
+/*
+ * A new request of the current task is about to get a scheduler tag:
+ * below BE level 0, requests may hold at most 3/4 of the queue's tags, so
+ * that RT and BE level 0 requests always find one (the bio's priority is
+ * the task's unless the I/O set its own, e.g. with aio's IOCB_FLAG_IOPRIO).
+ * Without the limit a bulk job with a queue depth beyond nr_requests
+ * holds every tag, and a high priority request waits for a tag behind
+ * the bulk job's requests before it ever reaches insert_req.
+ */
+SEC("struct_ops/prio_limit_depth")
+u32 BPF_PROG(prio_limit_depth, struct request_queue *q, blk_opf_t opf)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct io_context *ioc = task->io_context;
+	u32 ioprio = ioc ? ioc->ioprio : 0;
+	u32 depth;
+
+	if (bucket_of_ioprio(ioprio) <= UFQ_PRIO_BE0)
+		return 0;
+	depth = q->nr_requests * 3 / 4;
+	return depth ? depth : 1;
+}
+
 SEC(".struct_ops.link")
 struct ufq_iosched_ops prio_ops = {
 	.init_sched	= (void *)prio_init_sched,
@@ -304,5 +336,6 @@ struct ufq_iosched_ops prio_ops = {
 	.insert_req	= (void *)prio_insert_req,
 	.dispatch_req	= (void *)prio_dispatch_req,
 	.finish_req	= (void *)prio_finish_req,
+	.limit_depth	= (void *)prio_limit_depth,
 	.name		= "ufq_prio",
 };

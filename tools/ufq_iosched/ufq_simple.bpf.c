@@ -17,9 +17,8 @@
  * - a read tree and a write tree (bpf_rbtree), sorted by start sector.
  *   Reads are dispatched before writes, in ascending sector order.
  *
- * Two bounds keep every request moving, because the UFQ watchdog ejects a
- * scheduler that leaves a request undispatched for too long
- * (ufq.watchdog_timeout_ms):
+ * Two bounds keep every request moving (the UFQ watchdog only checks that
+ * a scheduler dispatches when it is asked, not how long a request waits):
  *
  * - Sweeps (C-SCAN): each direction remembers the sector of the request it
  *   dispatched last.  A request arriving at or below that position joins
@@ -102,6 +101,12 @@ char _license[] SEC("license") = "GPL";
 
 /* reads dispatched while writes wait before one write goes first */
 const volatile u32 read_batch = 16;
+/*
+ * Loader option -S: decline every dispatch (has_req returns false), a
+ * broken scheduler on purpose, to try the watchdog and the loader's report
+ * of an eject.  Without -S the loader leaves has_req out (no BPF call).
+ */
+const volatile bool stall;
 
 UFQ_DEFINE_STATS(UFQ_SIMPLE_NR_STATS);
 
@@ -649,12 +654,19 @@ void BPF_PROG(simple_merge_req, struct request_queue *q,
 		ufq_stat_inc(UFQ_SIMPLE_RQ_MERGES);
 }
 
+SEC("struct_ops/simple_has_req")
+bool BPF_PROG(simple_has_req, struct request_queue *q, int rqs_count)
+{
+	return !stall;
+}
+
 SEC(".struct_ops.link")
 struct ufq_iosched_ops simple_ops = {
 	.init_sched	= (void *)simple_init_sched,
 	.exit_sched	= (void *)simple_exit_sched,
 	.insert_req	= (void *)simple_insert_req,
 	.dispatch_req	= (void *)simple_dispatch_req,
+	.has_req	= (void *)simple_has_req,
 	.merge_bio	= (void *)simple_merge_bio,
 	.merge_req	= (void *)simple_merge_req,
 	.name		= "ufq_simple",

@@ -14,11 +14,13 @@ static const char help_fmt[] =
 "\n"
 "See the top-level comment in ufq_simple.bpf.c for more details.\n"
 "\n"
-"Usage: %s [-d DEV]... [-i SECS] [-b READS] [-v]\n"
+"Usage: %s [-d DEV]... [-i SECS] [-b READS] [-S] [-v]\n"
 "\n"
 UFQ_LOADER_HELP
 "  -b READS      Reads dispatched while writes wait before one write\n"
-"                goes first (default 16)\n";
+"                goes first (default 16)\n"
+"  -S            Stall on purpose: decline every dispatch (has_req\n"
+"                returns false) until the kernel's watchdog ejects it\n";
 
 static const char * const stat_names[UFQ_SIMPLE_NR_STATS] = {
 	[UFQ_SIMPLE_DISPATCHED_DIRECT]	= "dispatched_direct",
@@ -84,6 +86,10 @@ static int simple_option(void *ctx, int opt, const char *arg)
 	unsigned long batch;
 	char *end;
 
+	if (opt == 'S') {
+		skel->rodata->stall = true;
+		return 0;
+	}
 	if (opt != 'b')
 		return 1;
 	errno = 0;
@@ -109,7 +115,10 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return UFQ_EXIT_FAILED;
 	}
-	ret = ufq_loader_parse(&ld, argc, argv, "b:", simple_option, skel);
+	ret = ufq_loader_parse(&ld, argc, argv, "b:S", simple_option, skel);
+	/* has_req only declines: without -S, save the BPF call */
+	if (ret < 0 && !skel->rodata->stall)
+		skel->struct_ops.simple_ops->has_req = NULL;
 	if (ret < 0)
 		ret = ufq_loader_main(&ld, skel->skeleton, skel->maps.simple_ops,
 				      print_stats, skel);

@@ -23,7 +23,6 @@
 #ifndef __UFQ_COMMON_H
 #define __UFQ_COMMON_H
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -44,7 +43,7 @@
 #define UFQ_NAME_LEN		64
 #define UFQ_REASON_LEN		256
 #define UFQ_SYSFS_BLOCK		"/sys/block"
-#define UFQ_DEBUGFS_BLOCK	"/sys/kernel/debug/block"
+#define UFQ_SYSFS_UFQ		"/sys/kernel/ufq"
 
 /* loader exit status */
 #define UFQ_EXIT_DETACHED	0	/* detached on request */
@@ -74,7 +73,7 @@ struct ufq_loader {
 	unsigned int interval;
 };
 
-/* What debugfs block/DEV/sched/sched says about the BPF scheduler */
+/* What /sys/kernel/ufq says about the BPF scheduler */
 struct ufq_exit_info {
 	char name[UFQ_NAME_LEN];
 	char state[UFQ_NAME_LEN];
@@ -309,84 +308,53 @@ static inline void ufq_loader_restore(struct ufq_loader *ld)
 	ld->nr_selected = 0;
 }
 
-/* A device whose scheduler is ufq, for its debugfs: -d first, else any. */
-static inline bool ufq_probe_disk(struct ufq_loader *ld, char *disk,
-				  size_t size)
+/* Read the one-line /sys/kernel/ufq/@name into @buf. */
+static inline int ufq_read_sysfs(const char *name, char *buf, size_t size)
 {
-	char sched[UFQ_NAME_LEN];
-	struct dirent *de;
-	bool found = false;
-	DIR *dir;
-	int i;
-
-	for (i = 0; i < ld->nr_devs; i++) {
-		if (!ufq_get_sched(ld->devs[i], sched, sizeof(sched)) &&
-		    !strcmp(sched, "ufq")) {
-			snprintf(disk, size, "%s", ld->devs[i]);
-			return true;
-		}
-	}
-	dir = opendir(UFQ_SYSFS_BLOCK);
-	if (!dir)
-		return false;
-	while (!found && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= size)
-			continue;
-		if (!ufq_get_sched(de->d_name, sched, sizeof(sched)) &&
-		    !strcmp(sched, "ufq")) {
-			memcpy(disk, de->d_name, strlen(de->d_name) + 1);
-			found = true;
-		}
-	}
-	closedir(dir);
-	return found;
-}
-
-/*
- * Read debugfs block/@disk/sched/sched ("key value" lines).  The kernel
- * keeps the exit kind and reason of the last BPF scheduler until the next
- * one attaches, so this works after detaching too.
- */
-static inline int ufq_read_exit_info(const char *disk,
-				     struct ufq_exit_info *ei)
-{
-	char path[PATH_MAX], line[UFQ_REASON_LEN + 32];
+	char path[PATH_MAX];
 	FILE *f;
+	int ret = 0;
 
-	memset(ei, 0, sizeof(*ei));
-	snprintf(path, sizeof(path), UFQ_DEBUGFS_BLOCK "/%s/sched/sched",
-		 disk);
+	snprintf(path, sizeof(path), UFQ_SYSFS_UFQ "/%s", name);
 	f = fopen(path, "r");
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *val = strchr(line, ' ');
-
-		line[strcspn(line, "\n")] = '\0';
-		if (!val)
-			continue;
-		*val++ = '\0';
-		if (!strcmp(line, "name"))
-			snprintf(ei->name, sizeof(ei->name), "%s", val);
-		else if (!strcmp(line, "state"))
-			snprintf(ei->state, sizeof(ei->state), "%s", val);
-		else if (!strcmp(line, "exit_kind"))
-			snprintf(ei->kind, sizeof(ei->kind), "%s", val);
-		else if (!strcmp(line, "exit_reason"))
-			snprintf(ei->reason, sizeof(ei->reason), "%s", val);
-	}
+	if (!fgets(buf, size, f))
+		ret = ferror(f) ? -EIO : -ENODATA;
 	fclose(f);
-	return 0;
+	if (!ret)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ret;
+}
+
+/*
+ * Read /sys/kernel/ufq (one value per file, each one line: the kernel
+ * turns control characters of a reason into '?').  The kernel keeps the
+ * exit kind and reason of the last BPF scheduler until the next one
+ * attaches, so this works after detaching too.
+ */
+static inline int ufq_read_exit_info(struct ufq_exit_info *ei)
+{
+	int ret;
+
+	memset(ei, 0, sizeof(*ei));
+	ret = ufq_read_sysfs("ops", ei->name, sizeof(ei->name));
+	if (!ret)
+		ret = ufq_read_sysfs("state", ei->state, sizeof(ei->state));
+	if (!ret)
+		ret = ufq_read_sysfs("exit_kind", ei->kind, sizeof(ei->kind));
+	if (!ret)
+		ret = ufq_read_sysfs("exit_reason", ei->reason,
+				     sizeof(ei->reason));
+	return ret;
 }
 
 /* Has the kernel ejected the scheduler (bpf_ufq_eject, watchdog, error)? */
 static inline bool ufq_ejected(struct ufq_loader *ld)
 {
 	struct ufq_exit_info ei;
-	char disk[UFQ_NAME_LEN];
 
-	if (!ufq_probe_disk(ld, disk, sizeof(disk)) ||
-	    ufq_read_exit_info(disk, &ei))
+	if (ufq_read_exit_info(&ei))
 		return false;
 	return !strcmp(ei.state, "ejected") || !strcmp(ei.state, "ejecting");
 }
@@ -468,28 +436,22 @@ static inline int ufq_loader_finish(struct ufq_loader *ld,
 				    ufq_print_fn print, void *ctx)
 {
 	struct ufq_exit_info ei;
-	char disk[UFQ_NAME_LEN];
 	int status = UFQ_EXIT_DETACHED;
 	int ret;
 
 	bpf_link__destroy(link);
 	print(ctx, true);
 
-	if (ufq_probe_disk(ld, disk, sizeof(disk))) {
-		ret = ufq_read_exit_info(disk, &ei);
-		if (ret) {
-			printf("%s: exit information unavailable: %s: %s (is debugfs mounted?)\n",
-			       ld->prog, UFQ_DEBUGFS_BLOCK, strerror(-ret));
-		} else {
-			printf("%s: exit kind=%s reason=%s\n", ld->prog,
-			       ei.kind, ei.reason);
-			if (strcmp(ei.kind, "unregistered") &&
-			    strcmp(ei.kind, "none"))
-				status = UFQ_EXIT_EJECTED;
-		}
+	ret = ufq_read_exit_info(&ei);
+	if (ret) {
+		printf("%s: exit information unavailable: %s: %s\n",
+		       ld->prog, UFQ_SYSFS_UFQ, strerror(-ret));
 	} else {
-		printf("%s: exit information unavailable: no device uses ufq\n",
-		       ld->prog);
+		printf("%s: exit kind=%s reason=%s\n", ld->prog,
+		       ei.kind, ei.reason);
+		if (strcmp(ei.kind, "unregistered") &&
+		    strcmp(ei.kind, "none"))
+			status = UFQ_EXIT_EJECTED;
 	}
 	ufq_loader_restore(ld);
 	return status;
