@@ -137,7 +137,7 @@ struct direction {
  * (BPF_MAX_LOOPS): more than a queue can have requests (MAX_SCHED_RQ, 2048
  * per hardware queue).
  */
-#define DRAIN_MAX		(1 << 23)
+#define DRAIN_MAX		(8 * 1024 * 1024)	/* 2^23 */
 
 /* merge candidate tables: MERGE_SLOTS slots indexed by a sector's hash */
 #define MERGE_SLOTS_SHIFT	6
