@@ -37,7 +37,7 @@ SETUP_FLAGS: tuple[tuple[str, int], ...] = (
     ("ATTACH_WQ", 5), ("R_DISABLED", 6), ("SUBMIT_ALL", 7), ("COOP_TASKRUN", 8),
     ("TASKRUN_FLAG", 9), ("SQE128", 10), ("CQE32", 11), ("SINGLE_ISSUER", 12),
     ("DEFER_TASKRUN", 13), ("NO_MMAP", 14), ("REGISTERED_FD_ONLY", 15),
-    ("NO_SQARRAY", 16), ("SQ_REWIND", 20),
+    ("NO_SQARRAY", 16), ("SQ_REWIND", 20), ("BPF_EXT", 21),
 )
 # IORING_SQ_* bits of io_rings->sq_flags
 SQ_FLAGS: tuple[tuple[str, int], ...] = (

@@ -37,7 +37,9 @@ def test_make_series_is_checkpatch_clean(built: Layout, tmp_path: Path) -> None:
     assert len(patches) == len(entries) + 1  # and a cover letter
     for patch, entry in zip(patches[1:], entries, strict=True):
         text = patch.read_text()
-        assert f"Subject: [PATCH {entries.index(entry) + 1}/{len(entries)}] " in text
+        # git format-patch pads the number to the width of the count
+        number = f"{entries.index(entry) + 1:0{len(str(len(entries)))}d}"
+        assert f"Subject: [PATCH {number}/{len(entries)}] " in text
         assert "From: harness selftest <selftest@harness.invalid>" in text
         assert text.count("Signed-off-by: ") == 1
         assert "Signed-off-by: harness selftest <selftest@harness.invalid>\n---\n" in text
