@@ -308,6 +308,7 @@ t_bpf_refused() {
 }
 
 bpf_tests() {
+	t "bpf: UAPI: the parameter at byte 152; UBLK_F_BPF and the BPF parameter refused where invalid (EINVAL)::ctrl_test bpf"
 	t "bpf: null target wholly in BPF, 1 queue: fio verify, every I/O BPF's::t_bpf_null 1"
 	t "bpf: null target wholly in BPF, 2 queues: fio verify, every I/O BPF's::t_bpf_null 2"
 	t "bpf: QUEUED read: completed by the program, reads zeroes::t_bpf_case null_read"
