@@ -545,18 +545,18 @@ static struct attribute *ublk_bpf_attrs[] = {
 	NULL,
 };
 
-static umode_t ublk_bpf_attr_visible(struct kobject *kobj,
-				     struct attribute *attr, int n)
+/* no bpf/ directory on disks of devices without UBLK_F_BPF */
+static bool ublk_bpf_group_visible(struct kobject *kobj)
 {
-	struct device *dev = kobj_to_dev(kobj);
-
-	return ublk_bpf_dev_of(dev) ? attr->mode : 0;
+	return ublk_bpf_dev_of(kobj_to_dev(kobj));
 }
+
+DEFINE_SIMPLE_SYSFS_GROUP_VISIBLE(ublk_bpf);
 
 const struct attribute_group ublk_bpf_attr_group = {
 	.name		= "bpf",
 	.attrs		= ublk_bpf_attrs,
-	.is_visible	= ublk_bpf_attr_visible,
+	.is_visible	= SYSFS_GROUP_VISIBLE(ublk_bpf),
 };
 
 static int __init ublk_bpf_ops_init(void)
