@@ -149,6 +149,15 @@ void ublk_complete_io(struct ublk_queue *q, int tag, int res)
 			res = n < 0 ? -errno : -EIO;
 		}
 	}
+	if (res >= 0) {
+		/* what BPF knows of the data, before the kernel sees it done */
+		n = ublk_bpf_io_done(q->dev, &io->iod, res);
+		if (n) {
+			ublk_err("queue %d tag %d: marking the written chunks: %s",
+				 q->q_id, tag, strerror((int)-n));
+			res = n;
+		}
+	}
 	queue_cmd(q, tag, UBLK_U_IO_COMMIT_AND_FETCH_REQ, res);
 }
 

@@ -20,6 +20,11 @@
 #           the server), recovery (-r, --reissue), delete during I/O, a
 #           backing file shorter than the device, two servers for one id
 # ops       discard, write-zeroes and flush as fallocate and fsync
+# bpf       ublk-bpf (bpf_tests.sh): BPF programs handling the I/O before
+#           the server, each disposition, each bad byte count and kfunc
+#           argument, unknown and duplicate ops ids, unregistering during
+#           I/O, programs the verifier refuses, a null target in BPF and a
+#           mixed BPF + server target with its data verified
 #
 # Backing files are on a tmpfs (and, for the fallocate test, on ext4 over
 # the kernel loop driver).  Environment: KSRC (kernel tree, for
@@ -35,6 +40,7 @@ OUTPUT=${OUTPUT:-$DIR}
 . "$KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
 . "$DIR/../lib/strict.sh"
 . "$DIR/../lib/wait.sh"
+. "$DIR/bpf_tests.sh"
 
 UBLK=$OUTPUT/ublk
 CTRL_TEST=$OUTPUT/ublk_ctrl_test
@@ -941,9 +947,10 @@ t_features() {
 	local out
 	out=$("$UBLK" features) || return 1
 	msg "$(echo $out)"
-	[ "$(head -1 <<< "$out")" = features=0x1fe ] &&
+	# 6.12's 0x1fe, and UBLK_F_BPF (bit 40)
+	[ "$(head -1 <<< "$out")" = features=0x100000001fe ] &&
 		grep -qx user_copy <<< "$out" && grep -qx user_recovery <<< "$out" &&
-		grep -qx user_recovery_reissue <<< "$out"
+		grep -qx user_recovery_reissue <<< "$out" && grep -qx bpf <<< "$out"
 }
 
 # ---- main ----
@@ -951,7 +958,7 @@ t_features() {
 TESTS=()
 t() { [[ -z ${UBLK_ONLY:-} || ${1%%::*} =~ $UBLK_ONLY ]] && TESTS+=("$*"); }
 
-t "features: GET_FEATURES of 6.12::t_features"
+t "features: GET_FEATURES of 6.12 and UBLK_F_BPF::t_features"
 for tgt in null loop stripe concat; do
 	for mode in copy user_copy; do
 		for q in 1 2; do
@@ -984,6 +991,7 @@ t "failure: delete during I/O: del returns, the server exits, later writes get E
 t "failure: backing file shorter than the device: refused at add, EIO past its end::t_short_file"
 t "failure: two servers for one device id: ADD_DEV EEXIST, ublkc busy, first one serves::t_two_servers"
 t "ops: discard as punch hole, write-zeroes as zero range, flush as fsync::t_fallocate"
+bpf_tests
 
 for entry in "${TESTS[@]}"; do
 	[[ ${entry#*::} =~ ^t_data\ ([^ ]+)\ ([^ ]+)\ ([^ ]+)$ ]] &&
@@ -993,6 +1001,9 @@ done
 ktap_print_header
 for p in "$UBLK" "$CTRL_TEST" "$UBLK_IO"; do
 	[ -x "$p" ] || skip_area_or_fail "$p not built (the harness builds selftests/ublk)"
+done
+for p in null mixed test bad_null_io bad_prog_type bad_sleepable; do
+	[ -f "$OUTPUT/ublk_$p.bpf.o" ] || skip_area_or_fail "$OUTPUT/ublk_$p.bpf.o not built (the harness builds selftests/ublk)"
 done
 [ -c /dev/ublk-control ] || skip_area_or_fail "no /dev/ublk-control (CONFIG_BLK_DEV_UBLK)"
 for p in fio mkfs.ext4 e2fsck python3 blkdiscard losetup; do
@@ -1011,8 +1022,11 @@ for entry in "${TESTS[@]}"; do
 	# shellcheck disable=SC2086
 	${entry#*::}
 	rc=$?
-	if [ -n "$(ublk_ids)" ]; then
-		msg "devices left by the test: $(ublk_ids)"
+	# the BPF cases share one device (bpf_tests.sh)
+	left=$(ublk_ids)
+	[ -n "$BPF_KEEP_ID" ] && left=$(echo " $left " | sed "s/ $BPF_KEEP_ID / /; s/^ *//; s/ *$//")
+	if [ -n "$left" ]; then
+		msg "devices left by the test: $left"
 		rc=1
 		del_all
 	fi

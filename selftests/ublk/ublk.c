@@ -171,6 +171,7 @@ static const struct {
 	{ UBLK_F_CMD_IOCTL_ENCODE, "cmd_ioctl_encode" },
 	{ UBLK_F_USER_COPY, "user_copy" },
 	{ UBLK_F_ZONED, "zoned" },
+	{ UBLK_F_BPF, "bpf" },
 };
 
 #define NR_FEATURE_NAMES (sizeof(feature_names) / sizeof(feature_names[0]))
@@ -345,6 +346,8 @@ static void init_dev(struct ublk_dev *dev)
 	dev->cfg.depth = UBLK_DEF_DEPTH;
 	dev->cfg.max_io = UBLK_DEF_MAX_IO;
 	dev->cfg.chunk = UBLK_DEF_CHUNK;
+	dev->cfg.bpf_id = -1;
+	dev->bpf_written_fd = -1;
 }
 
 static unsigned int ilog2(uint64_t v)
@@ -380,6 +383,12 @@ static void fill_params(struct ublk_dev *dev)
 	d->max_discard_sectors = max_sectors;
 	d->max_write_zeroes_sectors = max_sectors;
 	d->max_discard_segments = 1;
+
+	if (dev->cfg.flags & UBLK_F_BPF) {
+		dev->params.types |= UBLK_PARAM_TYPE_BPF;
+		dev->params.bpf.flags = UBLK_BPF_HAS_OPS_ID;
+		dev->params.bpf.ops_id = dev->bpf_ops_id;
+	}
 }
 
 static int open_cdev(struct ublk_dev *dev)
@@ -446,6 +455,7 @@ static int block_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGUSR1);
 	sigaddset(set, SIGUSR2);
+	sigaddset(set, SIGRTMIN);
 	signal(SIGPIPE, SIG_IGN);
 	return pthread_sigmask(SIG_BLOCK, set, NULL);
 }
@@ -492,6 +502,10 @@ static int serve(struct ublk_dev *dev, const sigset_t *set)
 			ret = ublk_dump_ios(dev, io_path);
 			if (ret)
 				ublk_err("%s: %s", io_path, strerror(-ret));
+			continue;
+		}
+		if (si.ssi_signo == (unsigned int)SIGRTMIN) {
+			ublk_bpf_unload(dev);
 			continue;
 		}
 		if (si.ssi_signo == SIGUSR2) {
@@ -595,6 +609,10 @@ static int run_new(struct ublk_dev *dev, int report_fd)
 		return 1;
 	log_truncate(dev->info.dev_id);
 	dev->max_exts = dev->ops->max_exts(dev);
+	dev->bpf_ops_id = dev->cfg.bpf_id >= 0 ? dev->cfg.bpf_id :
+			  dev->info.dev_id;
+	if (dev->cfg.bpf && ublk_bpf_load(dev))
+		goto fail_del;
 	fill_params(dev);
 	ret = ublk_ctrl_set_params(dev);
 	if (ret < 0)
@@ -737,6 +755,8 @@ enum {
 	OPT_REISSUE,
 	OPT_ASYNC,
 	OPT_TIMEOUT,
+	OPT_BPF,
+	OPT_BPF_ID,
 };
 
 static const struct option add_opts[] = {
@@ -753,6 +773,8 @@ static const struct option add_opts[] = {
 	{ "buffered", no_argument, NULL, OPT_BUFFERED },
 	{ "hold", no_argument, NULL, OPT_HOLD },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "bpf", required_argument, NULL, OPT_BPF },
+	{ "bpf-id", required_argument, NULL, OPT_BPF_ID },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -762,7 +784,7 @@ static void usage(FILE *f)
 		"usage: ublk add -t null|loop|stripe|concat [-n ID] [-q QUEUES] [-d DEPTH]\n"
 		"                [-u] [-r] [--reissue] [--foreground] [--size SIZE]\n"
 		"                [--chunk SIZE] [--buffered] [--hold] [--timeout SEC]\n"
-		"                [FILE...]\n"
+		"                [--bpf OBJ] [--bpf-id ID] [FILE...]\n"
 		"       ublk del -n ID | -a [--async]\n"
 		"       ublk list [-n ID] [-v]\n"
 		"       ublk features\n"
@@ -787,7 +809,13 @@ static void usage(FILE *f)
 		"                toggles holding (tests)\n"
 		"  --timeout SEC the request timeout (queue/io_timeout, 30 s by default):\n"
 		"                when a killed server had every request of a queue, 6.12\n"
-		"                fails them only when one times out\n",
+		"                fails them only when one times out\n"
+		"  --bpf OBJ     UBLK_F_BPF: BPF handles the I/O it can before this server:\n"
+		"                OBJ is a struct ublk_bpf_ops object (FILE, or NAME for\n"
+		"                ublk_NAME.bpf.o next to this program: null, mixed, test),\n"
+		"                registered as ops ID (--bpf-id, default the device id);\n"
+		"                SIGRTMIN unregisters them\n"
+		"  --bpf-id ID   the ops id; without --bpf, ops another program registered\n",
 		UBLK_MAX_QUEUE_DEPTH, UBLK_DEF_DEPTH);
 }
 
@@ -907,6 +935,19 @@ static int cmd_add(int argc, char **argv)
 		case OPT_HOLD:
 			c->hold = true;
 			break;
+		case OPT_BPF:
+			c->bpf = optarg;
+			c->flags |= UBLK_F_BPF;
+			break;
+		case OPT_BPF_ID:
+			if (parse_uint(optarg, UINT32_MAX, &v)) {
+				ublk_err("add: --bpf-id %s: 0 to %u", optarg,
+					 UINT32_MAX);
+				return 1;
+			}
+			c->bpf_id = v;
+			c->flags |= UBLK_F_BPF;
+			break;
 		case OPT_TIMEOUT:
 			if (parse_uint(optarg, 3600, &v) || !v) {
 				ublk_err("add: --timeout %s: 1 to 3600 seconds",
@@ -936,6 +977,10 @@ static int cmd_add(int argc, char **argv)
 	dev.ops = ublk_tgt_by_type(c->type);
 	if (check_add_options(&dev, type_set))
 		return 1;
+	if ((c->flags & UBLK_F_BPF) && (c->flags & UBLK_F_USER_RECOVERY)) {
+		ublk_err("add: --bpf and --bpf-id: the BPF state lives with the server, not with -r or --reissue");
+		return 1;
+	}
 	if (chunk_set && c->type != UBLK_TGT_STRIPE) {
 		ublk_err("%s: --chunk is for the stripe target", dev.ops->name);
 		return 1;
@@ -1276,7 +1321,7 @@ static int cmd_features(int argc, char **argv)
 	for (i = 0; i < NR_FEATURE_NAMES; i++)
 		if (features & feature_names[i].flag)
 			printf("%s\n", feature_names[i].name);
-	features &= ~(uint64_t)0x1ff;
+	features &= ~((uint64_t)0x1ff | UBLK_F_BPF);
 	if (features)
 		printf("unknown=0x%llx\n", (unsigned long long)features);
 	return 0;

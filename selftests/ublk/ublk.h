@@ -61,6 +61,8 @@ struct ublk_config {
 	bool hold;			/* hold I/O after START_DEV until SIGUSR2 */
 	unsigned int timeout;		/* request timeout, s; 0: the kernel's */
 	bool foreground;
+	const char *bpf;		/* --bpf: the ublk_bpf_ops object */
+	long long bpf_id;		/* --bpf-id; -1: the device id */
 	unsigned int nr_files;
 	char *files[UBLK_MAX_FILES];
 };
@@ -136,6 +138,8 @@ struct ublk_queue {
 };
 
 struct ublk_dev;
+struct bpf_object;
+struct bpf_link;
 
 /*
  * A target.  init() opens and checks the backing files and sets the
@@ -179,6 +183,12 @@ struct ublk_dev {
 	pthread_cond_t cond;		/* a queue thread has fetched its tags */
 	int exit_pipe[2];		/* queue threads write when they end */
 	char *run_dir;
+	/* ublk-bpf (bpf.c) */
+	unsigned int bpf_ops_id;
+	struct bpf_object *bpf_obj;
+	struct bpf_link *bpf_link;
+	int bpf_written_fd;		/* srv_written, or -1 */
+	uint64_t bpf_nr_chunks;
 };
 
 extern const struct ublk_tgt_ops tgt_null_ops;
@@ -246,6 +256,12 @@ void ublk_files_close(struct ublk_dev *dev);
 int ublk_file_queue_io(struct ublk_queue *q, int tag);
 void ublk_file_io_done(struct ublk_queue *q, int tag,
 		       const struct io_uring_cqe *cqe);
+
+/* bpf.c: ublk-bpf */
+int ublk_bpf_load(struct ublk_dev *dev);
+void ublk_bpf_unload(struct ublk_dev *dev);
+int ublk_bpf_io_done(struct ublk_dev *dev, const struct ublksrv_io_desc *iod,
+		     int res);
 
 /* util */
 void ublk_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -496,6 +497,88 @@ out_del:
 	free((void *)(uintptr_t)buf);
 }
 
+/* UBLK_F_BPF and the UBLK_PARAM_TYPE_BPF parameter */
+static void test_bpf(void)
+{
+	struct ublksrv_ctrl_dev_info info;
+	struct ublk_params p, got;
+	struct ublksrv_ctrl_cmd c;
+	int id, plain, ret;
+
+	check("offsetof(struct ublk_params, bpf) (after mainline's 152 bytes)",
+	      152, (int)offsetof(struct ublk_params, bpf));
+	check("sizeof(struct ublk_params)", 168, (int)sizeof(struct ublk_params));
+
+	valid_info(&info, -1);
+	info.flags = UBLK_F_BPF | UBLK_F_NEED_GET_DATA;
+	c = cmd_for(-1, &info, sizeof(info));
+	add_case("ADD_DEV UBLK_F_BPF with UBLK_F_NEED_GET_DATA", -EINVAL, &c,
+		 &info);
+	/*
+	 * UBLK_F_BPF with UBLK_F_UNPRIVILEGED_DEV is refused too, but only a
+	 * user without CAP_SYS_ADMIN keeps UNPRIVILEGED_DEV (the kernel drops
+	 * it for root), and /dev/ublk-control is root's here
+	 */
+
+	ret = add_dev(&info, -1, 0);
+	check("ADD_DEV without UBLK_F_BPF", 0, ret);
+	if (ret)
+		return;
+	plain = info.dev_id;
+	valid_params(&p);
+	p.types |= UBLK_PARAM_TYPE_BPF;
+	p.bpf.flags = UBLK_BPF_HAS_OPS_ID;
+	set_params_case("SET_PARAMS UBLK_PARAM_TYPE_BPF without UBLK_F_BPF",
+			-EINVAL, plain, &p, sizeof(p));
+	del_dev(plain);
+
+	ret = add_dev(&info, -1, UBLK_F_BPF);
+	check("ADD_DEV UBLK_F_BPF", 0, ret);
+	if (ret)
+		return;
+	id = info.dev_id;
+	check("ADD_DEV UBLK_F_BPF: the flag is kept", 1,
+	      !!(info.flags & UBLK_F_BPF));
+	valid_params(&p);
+	p.types |= UBLK_PARAM_TYPE_BPF;
+	set_params_case("SET_PARAMS bpf.flags 0", -EINVAL, id, &p, sizeof(p));
+	p.bpf.flags = UBLK_BPF_HAS_OPS_ID | 2;
+	set_params_case("SET_PARAMS bpf.flags with an unknown flag", -EINVAL,
+			id, &p, sizeof(p));
+	p.bpf.flags = UBLK_BPF_HAS_OPS_ID;
+	p.bpf.reserved[1] = 1;
+	set_params_case("SET_PARAMS bpf.reserved not zero", -EINVAL, id, &p,
+			sizeof(p));
+	p.bpf.reserved[1] = 0;
+	p.len = offsetof(struct ublk_params, bpf);
+	set_params_case("SET_PARAMS UBLK_PARAM_TYPE_BPF, params.len short of it",
+			-EINVAL, id, &p, sizeof(p));
+
+	/* a BPF device names its ops */
+	valid_params(&p);
+	set_params_case("SET_PARAMS UBLK_F_BPF device without the BPF parameter",
+			0, id, &p, sizeof(p));
+	c = cmd_for(id, NULL, 0);
+	c.data[0] = getpid();
+	check("START_DEV UBLK_F_BPF device without the BPF parameter", -EINVAL,
+	      ctrl(UBLK_U_CMD_START_DEV, &c));
+
+	valid_params(&p);
+	p.types |= UBLK_PARAM_TYPE_BPF;
+	p.bpf.flags = UBLK_BPF_HAS_OPS_ID;
+	p.bpf.ops_id = 123456;
+	set_params_case("SET_PARAMS bpf valid", 0, id, &p, sizeof(p));
+	memset(&got, 0, sizeof(got));
+	got.len = sizeof(got);
+	c = cmd_for(id, &got, sizeof(got));
+	check("GET_PARAMS", 0, ctrl(UBLK_U_CMD_GET_PARAMS, &c));
+	check("GET_PARAMS: types BASIC, DEVT and BPF",
+	      UBLK_PARAM_TYPE_BASIC | UBLK_PARAM_TYPE_DEVT | UBLK_PARAM_TYPE_BPF,
+	      got.types);
+	check("GET_PARAMS: bpf.ops_id as set", 123456, (int)got.bpf.ops_id);
+	del_dev(id);
+}
+
 static void test_live(int id)
 {
 	struct ublk_params p;
@@ -511,7 +594,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
-		fprintf(stderr, "usage: ublk_ctrl_test add|params|io|live ID\n");
+		fprintf(stderr, "usage: ublk_ctrl_test add|params|io|bpf|live ID\n");
 		return 2;
 	}
 	ctrl_fd = open("/dev/ublk-control", O_RDWR);
@@ -533,6 +616,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "io")) {
 		test_io(0, "copy:");
 		test_io(UBLK_F_USER_COPY, "user copy:");
+	} else if (!strcmp(argv[1], "bpf")) {
+		test_bpf();
 	} else if (!strcmp(argv[1], "live") && argc == 3) {
 		test_live(atoi(argv[2]));
 	} else {

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ublk-bpf in the server: load a struct ublk_bpf_ops object (--bpf), give
+ * its ops the device's id (or --bpf-id), register them, and keep the map a
+ * program shares with the server (srv_written, of the mixed target)
+ * up to date.
+ *
+ * An object is FILE, or NAME for ublk_NAME.bpf.o next to this program.  It
+ * has exactly one struct_ops map, of type ublk_bpf_ops, whose first member
+ * is the u32 id.  If it has an array map named srv_written, the server
+ * sizes it to one entry per UBLK_BPF_CHUNK of the device, marks the chunks
+ * where the backing files have data before the device starts, and marks
+ * every chunk a write, write-zeroes or discard it served before it commits
+ * it: what the map does not mark reads as zeroes.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ublk.h"
+#include "ublk_bpf_shared.h"
+
+static char bpf_log_buf[1 << 16];
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	size_t n = strlen(bpf_log_buf);
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	if (n < sizeof(bpf_log_buf) - 1)
+		vsnprintf(bpf_log_buf + n, sizeof(bpf_log_buf) - n, fmt, ap);
+	return 0;
+}
+
+static void print_bpf_log(void)
+{
+	char *line, *save = NULL;
+
+	for (line = strtok_r(bpf_log_buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		ublk_err("bpf: %s", line);
+	bpf_log_buf[0] = 0;
+}
+
+static int resolve_path(const char *name, char *path, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (strchr(name, '/')) {
+		snprintf(path, len, "%s", name);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -errno;
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	if (snprintf(path, len, "%s/ublk_%s.bpf.o", exe, name) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* mark the chunks of [off, off + len) in srv_written */
+static int mark_written(struct ublk_dev *dev, uint64_t off, uint64_t len)
+{
+	uint64_t c, first, last;
+	uint8_t one = 1;
+
+	if (!len)
+		return 0;
+	first = off / UBLK_BPF_CHUNK;
+	last = (off + len - 1) / UBLK_BPF_CHUNK;
+	for (c = first; c <= last && c < dev->bpf_nr_chunks; c++) {
+		uint32_t key = c;
+
+		if (bpf_map_update_elem(dev->bpf_written_fd, &key, &one,
+					BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* the chunks where a backing file of a loop target has data */
+static int mark_file_data(struct ublk_dev *dev)
+{
+	struct ublk_file *f = &dev->files[0];
+	off_t data = 0, hole;
+	int ret;
+
+	if (dev->cfg.type != UBLK_TGT_LOOP) {
+		ublk_err("bpf: srv_written is for the loop target");
+		return -EINVAL;
+	}
+	for (;;) {
+		data = lseek(f->fd, data, SEEK_DATA);
+		if (data < 0 || (uint64_t)data >= f->size)
+			break;
+		hole = lseek(f->fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		if ((uint64_t)hole > f->size)
+			hole = f->size;
+		ret = mark_written(dev, data, hole - data);
+		if (ret)
+			return ret;
+		data = hole;
+	}
+	if (data < 0 && errno != ENXIO)
+		return -errno;
+	return 0;
+}
+
+int ublk_bpf_load(struct ublk_dev *dev)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map, *ops = NULL;
+	struct bpf_object *obj;
+	size_t size;
+	uint32_t *id;
+	int ret;
+
+	libbpf_set_print(libbpf_print);
+	ret = resolve_path(dev->cfg.bpf, path, sizeof(path));
+	if (ret)
+		return ret;
+	obj = bpf_object__open_file(path, NULL);
+	if (!obj) {
+		ret = -errno;
+		print_bpf_log();
+		ublk_err("bpf: %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	bpf_object__for_each_map(map, obj) {
+		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS) {
+			if (ops) {
+				ublk_err("bpf: %s: more than one struct_ops map",
+					 path);
+				ret = -EINVAL;
+				goto err;
+			}
+			ops = map;
+		}
+	}
+	if (!ops) {
+		ublk_err("bpf: %s: no struct ublk_bpf_ops map", path);
+		ret = -EINVAL;
+		goto err;
+	}
+	id = bpf_map__initial_value(ops, &size);
+	if (!id || size < sizeof(*id)) {
+		ublk_err("bpf: %s: struct_ops map %s has no data", path,
+			 bpf_map__name(ops));
+		ret = -EINVAL;
+		goto err;
+	}
+	*id = dev->bpf_ops_id;
+
+	map = bpf_object__find_map_by_name(obj, "srv_written");
+	if (map) {
+		dev->bpf_nr_chunks = (dev->dev_size + UBLK_BPF_CHUNK - 1) /
+				     UBLK_BPF_CHUNK;
+		ret = bpf_map__set_max_entries(map, dev->bpf_nr_chunks);
+		if (ret)
+			goto err_log;
+	}
+	ret = bpf_object__load(obj);
+	if (ret)
+		goto err_log;
+	if (map) {
+		dev->bpf_written_fd = bpf_map__fd(map);
+		ret = mark_file_data(dev);
+		if (ret) {
+			ublk_err("bpf: marking the backing file's data: %s",
+				 strerror(-ret));
+			goto err;
+		}
+	}
+	dev->bpf_link = bpf_map__attach_struct_ops(ops);
+	if (!dev->bpf_link) {
+		ret = -errno;
+		goto err_log;
+	}
+	dev->bpf_obj = obj;
+	ublk_log("dev %d: BPF %s registered as ops %u", dev->info.dev_id,
+		 path, dev->bpf_ops_id);
+	return 0;
+
+err_log:
+	print_bpf_log();
+	ublk_err("bpf: %s: %s", path, strerror(-ret));
+err:
+	dev->bpf_written_fd = -1;
+	bpf_object__close(obj);
+	return ret;
+}
+
+/*
+ * Unregister the ops: the device's I/O goes to this server from now on.
+ * The object and its maps stay: queue threads may be marking chunks.
+ */
+void ublk_bpf_unload(struct ublk_dev *dev)
+{
+	if (!dev->bpf_link)
+		return;
+	bpf_link__destroy(dev->bpf_link);
+	dev->bpf_link = NULL;
+	ublk_log("dev %d: BPF ops %u unregistered", dev->info.dev_id,
+		 dev->bpf_ops_id);
+}
+
+/* Before the result of @iod is committed: mark what it wrote. */
+int ublk_bpf_io_done(struct ublk_dev *dev, const struct ublksrv_io_desc *iod,
+		     int res)
+{
+	unsigned int op = ublksrv_get_op(iod);
+
+	if (dev->bpf_written_fd < 0 || res < 0)
+		return 0;
+	if (op != UBLK_IO_OP_WRITE && op != UBLK_IO_OP_WRITE_ZEROES &&
+	    op != UBLK_IO_OP_DISCARD)
+		return 0;
+	return mark_written(dev, iod->start_sector << 9,
+			    (uint64_t)iod->nr_sectors << 9);
+}

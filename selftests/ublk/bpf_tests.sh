@@ -1,0 +1,360 @@
+# SPDX-License-Identifier: GPL-2.0
+# ublk-bpf tests, sourced by run.sh: devices whose I/O BPF struct_ops
+# programs (progs/, loaded by `ublk add --bpf`) handle before the server.
+#
+# bpf_case     the test program (progs/ublk_test.bpf.c) over the null
+#              target: each 1 MiB region one disposition, one bad byte
+#              count, one bad kfunc argument; the I/O's exact result and
+#              the device's counters (/sys/block/ublkbN/bpf/)
+# bpf_null     the null target wholly in BPF, fio verify
+# bpf_mixed    BPF serves the reads of never-written chunks, the server
+#              the rest (loop, copy mode): fio verify, the device read
+#              whole and compared with its backing file, both paths ran
+# failures     an unknown ops id at START_DEV, an id registered twice,
+#              unregistering during I/O, programs the verifier refuses
+
+# bstat ID NAME: counter NAME of device ID
+bstat() { cat "/sys/block/ublkb$1/bpf/$2"; }
+
+# bstats ID: handled redirected split errors, one line
+bstats() {
+	echo "$(bstat "$1" handled) $(bstat "$1" redirected) $(bstat "$1" split) $(bstat "$1" errors)"
+}
+
+# region_dd DEV REGION BYTES [write]: one direct I/O of BYTES at the start
+# of REGION (1 MiB each), read into $WORK/r (or $WORK/w written); the
+# error message of dd in DD_ERR
+region_dd() {
+	local bs=$3 skip=$(($2 * (1 << 20) / $3))
+	if [ "${4:-}" = write ]; then
+		pattern "$WORK/w" "$bs"
+		dd if="$WORK/w" of="$1" bs="$bs" count=1 seek="$skip" oflag=direct \
+			status=none 2> "$WORK/dd.err"
+	else
+		dd if="$1" of="$WORK/r" bs="$bs" count=1 skip="$skip" iflag=direct \
+			status=none 2> "$WORK/dd.err"
+	fi
+	local st=$?
+	DD_ERR=$(sed -n 's/^dd: error [a-z]* [^:]*: //p' "$WORK/dd.err")
+	return $st
+}
+
+# region numbers, as ublk_bpf_shared.h has them
+declare -A REGION=([null]=0 [redirect]=1 [continue_512]=2 [continue_zero]=3
+		   [continue_odd]=4 [continue_past]=5 [redirect_part]=6
+		   [queued_nocomp]=7 [res_past]=8 [res_bad_errno]=9
+		   [complete_twice]=10 [bad_disp]=11 [enospc]=12 [daemon]=13
+		   [kfuncs]=14 [continue_4k]=15)
+EIO="Input/output error"
+
+# bpf_case CASE: sets C_REGION C_OP C_BYTES C_EXPECT (ok, or the error dd
+# reports), C_DELTA (the change of "handled redirected split errors"; a
+# call that completes the I/O is not counted as a split) and C_LOG (a
+# line the kernel logs for it)
+bpf_case() {
+	C_LOG=
+	case $1 in
+	null_read)	set -- null read 4096 ok "1 0 0 0" ;;
+	null_write)	set -- null write 4096 ok "1 0 0 0" ;;
+	redirect)	set -- redirect read 4096 ok "0 2 0 0" ;;
+	daemon)		set -- daemon read 4096 ok "1 1 0 0" ;;
+	continue_512)	set -- continue_512 read 4096 ok "1 0 7 0" ;;
+	continue_4k)	set -- continue_4k write 65536 ok "1 0 15 0" ;;
+	continue_zero)	set -- continue_zero read 4096 "$EIO" "0 0 0 1"
+			C_LOG="CONTINUE byte count zero, not a multiple of 512 or past the end (returned 0x200000000, 0 of 4096 bytes taken)" ;;
+	continue_odd)	set -- continue_odd read 4096 "$EIO" "0 0 0 1"
+			C_LOG="past the end (returned 0x200000064, 0 of 4096 bytes taken)" ;;
+	continue_past)	set -- continue_past read 4096 "$EIO" "0 0 0 1"
+			C_LOG="past the end (returned 0x200001200, 0 of 4096 bytes taken)" ;;
+	redirect_part)	set -- redirect_part read 4096 "$EIO" "0 0 1 1"
+			C_LOG="REDIRECT after part of the I/O was taken (returned 0x100000000, 512 of 4096 bytes taken)" ;;
+	queued_nocomp)	set -- queued_nocomp read 4096 "$EIO" "0 0 0 1"
+			C_LOG="QUEUED without ublk_bpf_complete_io()" ;;
+	bad_disp)	set -- bad_disp read 4096 "$EIO" "0 0 0 1"
+			C_LOG="unknown disposition (returned 0x700000000" ;;
+	res_past)	set -- res_past read 4096 "$EIO" "0 0 0 1"
+			C_LOG="ublk_bpf_complete_io() result neither an errno nor at most the I/O's bytes" ;;
+	res_bad_errno)	set -- res_bad_errno write 4096 "$EIO" "0 0 0 1"
+			C_LOG="ublk_bpf_complete_io() result neither an errno nor at most the I/O's bytes" ;;
+	complete_twice)	set -- complete_twice read 4096 ok "1 0 0 1"
+			C_LOG="ublk_bpf_complete_io() called again, the first result stands" ;;
+	enospc)		set -- enospc write 4096 "No space left on device" "1 0 0 0" ;;
+	kfuncs)		set -- kfuncs read 4096 ok "1 0 0 0" ;;
+	*)		return 1 ;;
+	esac
+	C_REGION=${REGION[$1]} C_OP=$2 C_BYTES=$3 C_EXPECT=$4 C_DELTA=$5
+}
+
+# bstats_settled ID: bstats once two reads 0.2 s apart agree (udev may
+# still be probing the new disk)
+bstats_settled() {
+	local a b i
+	a=$(bstats "$1")
+	for ((i = 0; i < 20; i++)); do
+		nap; nap
+		b=$(bstats "$1")
+		[ "$a" = "$b" ] && break
+		a=$b
+	done
+	echo "$a"
+}
+
+# The cases share one device (adding one takes seconds under TCG): the
+# first case adds it, bpf_case_end deletes it; run.sh does not count it
+# as left by a case (BPF_KEEP_ID).
+BPF_KEEP_ID=
+bpf_case_dev() {
+	[ -n "$BPF_KEEP_ID" ] && return 0
+	add -t null --size 32M --bpf test || return 1
+	BPF_KEEP_ID=$ID BPF_DEV=$DEV BPF_SRV=$SRV
+	if [ "$(bstat "$ID" attached)" != 1 ] || [ "$(bstat "$ID" ops_id)" != "$ID" ]; then
+		msg "attached $(bstat "$ID" attached), ops_id $(bstat "$ID" ops_id): not 1, $ID"
+		return 1
+	fi
+}
+
+# t_bpf_case CASE: on the null device with the test program, one I/O in
+# the region of CASE (bpf_case): its result, the counters, the kernel's log
+t_bpf_case() {
+	local before after rc=0 want h r s e id
+	bpf_case "$1" || { msg "no case $1"; return 1; }
+	bpf_case_dev || return 1
+	id=$BPF_KEEP_ID
+	before=$(bstats_settled "$id")
+	dmesg -C
+	if region_dd "$BPF_DEV" "$C_REGION" "$C_BYTES" "$C_OP"; then
+		if [ "$C_EXPECT" != ok ]; then
+			msg "$1: $C_OP of $C_BYTES succeeded, expected: $C_EXPECT"
+			rc=1
+		elif [ "$C_OP" = read ] && ! cmp -s -n "$C_BYTES" "$WORK/r" /dev/zero; then
+			msg "$1: the read did not return zeroes"
+			rc=1
+		fi
+	elif [ "$DD_ERR" != "$C_EXPECT" ]; then
+		msg "$1: $C_OP of $C_BYTES: '$DD_ERR', expected: $C_EXPECT"
+		rc=1
+	fi
+	after=$(bstats "$id")
+	read -r h r s e <<< "$before"
+	# shellcheck disable=SC2086
+	set -- $C_DELTA
+	want="$((h + $1)) $((r + $2)) $((s + $3)) $((e + $4))"
+	msg "counters (handled redirected split errors): $before -> $after"
+	if [ "$after" != "$want" ]; then
+		msg "expected $want"
+		rc=1
+	fi
+	if [ -n "$C_LOG" ] && ! dmesg | grep -qF "$C_LOG"; then
+		msg "the kernel did not log '$C_LOG':"
+		dmesg | tail -5 | while IFS= read -r l; do msg "$l"; done
+		rc=1
+	fi
+	return $rc
+}
+
+# bpf_case_end: the cases' device is deleted, its server exits
+t_bpf_case_end() {
+	local id=$BPF_KEEP_ID
+	[ -n "$id" ] || { msg "no device: the first case failed to add it"; return 1; }
+	BPF_KEEP_ID=
+	del_dev "$id" "$BPF_SRV"
+}
+
+# t_bpf_null QUEUES: the null target in BPF, fio writes zeroes verified
+# at 4k and 512k, QD 1 and 32: every I/O handled, none redirected
+t_bpf_null() {
+	local rc=0 h r s e
+	add -t null --size 16M -q "$1" --bpf null || return 1
+	fio --output="$WORK/fio.out" --thread --direct=1 --ioengine=io_uring \
+		--filename="$DEV" --rw=randwrite --randrepeat=0 \
+		--verify=pattern --verify_pattern=0x00 --do_verify=1 \
+		--verify_fatal=1 --verify_state_save=0 \
+		--name=a --bs=4k --iodepth=32 --size=1M \
+		--name=b --bs=512k --iodepth=1 --size=4M --wait_for=a \
+		> "$WORK/fio.err" 2>&1 ||
+		{ msg "fio failed:"; msg_file "$WORK/fio.err"; msg_file "$WORK/fio.out"; rc=1; }
+	read -r h r s e <<< "$(bstats "$ID")"
+	msg "handled $h, redirected $r, split $s, errors $e"
+	# 256 + 8 writes and as many verify reads at least
+	if [ "$h" -lt 528 ] || [ "$r" != 0 ] || [ "$s" != 0 ] || [ "$e" != 0 ]; then
+		msg "not every I/O handled by BPF alone"
+		rc=1
+	fi
+	del_dev "$ID" "$SRV" || rc=1
+	return $rc
+}
+
+# t_bpf_mixed QUEUES MODE: mixed over loop; data in the file before the
+# device starts, fio verify in the first half, then the device read whole
+# equals the file; both BPF and the server served I/O
+t_bpf_mixed() {
+	local rc=0 h r s e u=
+	[ "$2" = user_copy ] && u=-u
+	mkfile "$TMP/mixed" 32M
+	pattern "$WORK/pre" $((1 << 20))
+	dd if="$WORK/pre" of="$TMP/mixed" bs=64k seek=$((24 * 16)) conv=notrunc status=none
+	add -t loop -q "$1" $u --bpf mixed "$TMP/mixed" || return 1
+	fio --output="$WORK/fio.out" --thread --direct=1 --ioengine=io_uring \
+		--filename="$DEV" --rw=randwrite --randrepeat=0 --size=16M \
+		--verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 \
+		--name=a --bs=4k --iodepth=32 --io_size=512K \
+		--name=b --bs=64k --iodepth=1 --io_size=1M --offset=4M --wait_for=a \
+		--name=c --bs=512k --iodepth=32 --io_size=2M --offset=8M --wait_for=b \
+		> "$WORK/fio.err" 2>&1 ||
+		{ msg "fio failed:"; msg_file "$WORK/fio.err"; rc=1; }
+	if ! cmp "$DEV" "$TMP/mixed" > "$WORK/cmp.out" 2>&1; then
+		msg "the device does not read as its file:"
+		msg_file "$WORK/cmp.out"
+		rc=1
+	fi
+	dd if="$DEV" of="$WORK/r" bs=64k skip=$((24 * 16)) count=16 iflag=direct status=none
+	cmp -s "$WORK/pre" "$WORK/r" || { msg "data in the file before start not read back"; rc=1; }
+	read -r h r s e <<< "$(bstats "$ID")"
+	msg "handled $h, redirected $r, split $s, errors $e"
+	if [ "$h" -lt 10 ] || [ "$r" -lt 100 ] || [ "$e" != 0 ]; then
+		msg "expected both paths to serve I/O, and no error"
+		rc=1
+	fi
+	# a never-written chunk is BPF's, one with data the server's
+	region_dd "$DEV" 30 65536 || { msg "read at 30M: $DD_ERR"; rc=1; }
+	cmp -s -n 65536 "$WORK/r" /dev/zero || { msg "30M: not zeroes"; rc=1; }
+	region_dd "$DEV" 24 65536 || { msg "read at 24M: $DD_ERR"; rc=1; }
+	cmp -s -n 65536 "$WORK/r" "$WORK/pre" || { msg "24M: not the data"; rc=1; }
+	if [ "$(bstats "$ID")" != "$((h + 1)) $((r + 1)) $s $e" ]; then
+		msg "after a read at 30M and one at 24M: $(bstats "$ID"), expected $((h + 1)) $((r + 1)) $s $e"
+		rc=1
+	fi
+	del_dev "$ID" "$SRV" || rc=1
+	rm -f "$TMP/mixed"
+	return $rc
+}
+
+# t_bpf_unknown_id: START_DEV names ops nobody registered: ENOENT, the
+# server says so, no device is left
+t_bpf_unknown_id() {
+	local st
+	dmesg -C
+	"$UBLK" add -t null --bpf-id 4000000 > "$WORK/add.out" 2> "$WORK/add.err"
+	st=$?
+	msg_file "$WORK/add.err"
+	[ $st != 0 ] || { msg "add succeeded"; return 1; }
+	grep -qE '^ublk: START_DEV \(dev [0-9]+\): No such file or directory$' "$WORK/add.err" ||
+		{ msg "no START_DEV ENOENT reported"; return 1; }
+	dmesg | grep -qE 'ublk[0-9]+: no BPF ops of id 4000000 registered' ||
+		{ msg "the kernel did not log the missing ops"; return 1; }
+	wait_for 10 test -z "$(ublk_ids)" || { msg "device left: $(ublk_ids)"; return 1; }
+}
+
+# t_bpf_id_twice: a second registration of an id in use fails (EEXIST)
+# before its device starts; the first device still serves through BPF
+t_bpf_id_twice() {
+	local rc=0 st h
+	add -t null --size 16M --bpf null --bpf-id 77 || return 1
+	"$UBLK" add -t null --bpf null --bpf-id 77 > "$WORK/add2.out" 2> "$WORK/add2.err"
+	st=$?
+	msg_file "$WORK/add2.err"
+	if [ $st = 0 ]; then
+		msg "the second add succeeded"
+		rc=1
+	elif ! grep -q 'bpf: .*ublk_null.bpf.o: File exists$' "$WORK/add2.err"; then
+		msg "no EEXIST reported for the second registration"
+		rc=1
+	fi
+	h=$(bstat "$ID" handled)
+	region_dd "$DEV" 0 4096 || { msg "read: $DD_ERR"; rc=1; }
+	[ "$(bstat "$ID" handled)" = $((h + 1)) ] || { msg "the first device's read was not BPF's"; rc=1; }
+	del_dev "$ID" "$SRV" || rc=1
+	return $rc
+}
+
+bpf_detached() { [ "$(bstat "$1" attached)" = 0 ]; }
+
+# t_bpf_unregister: the ops are unregistered (SIGRTMIN to the server) while
+# fio writes and verifies and reads of never-written chunks run: no I/O
+# fails, all later I/O is the server's, the data stays right
+t_bpf_unregister() {
+	local rc=0 fio_pid h r h2 r2 i
+	mkfile "$TMP/mixed" 32M
+	add -t loop -q 2 --bpf mixed "$TMP/mixed" || return 1
+	dmesg -C
+	fio --output="$WORK/fio.out" --thread --direct=1 --ioengine=io_uring \
+		--filename="$DEV" --rw=randrw --randrepeat=0 --size=32M \
+		--verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 \
+		--name=a --bs=4k --iodepth=16 --io_size=2M \
+		> "$WORK/fio.err" 2>&1 &
+	fio_pid=$!
+	BG_PIDS="$BG_PIDS $fio_pid"
+	for ((i = 0; i < 20; i++)); do
+		[ "$(bstat "$ID" handled)" -gt 50 ] && break
+		sleep 0.2
+	done
+	kill -RTMIN "$SRV"
+	wait_for 10 bpf_detached "$ID" ||
+		{ msg "still attached 10 s after SIGRTMIN"; rc=1; }
+	wait "$fio_pid" || { msg "fio failed:"; msg_file "$WORK/fio.err"; rc=1; }
+	read -r h r _ <<< "$(bstats "$ID")"
+	msg "at unregister: handled $h, redirected $r"
+	[ "$h" -gt 0 ] || { msg "BPF handled nothing before unregistering"; rc=1; }
+	cmp "$DEV" "$TMP/mixed" > "$WORK/cmp.out" 2>&1 ||
+		{ msg "the device does not read as its file:"; msg_file "$WORK/cmp.out"; rc=1; }
+	read -r h2 r2 _ <<< "$(bstats "$ID")"
+	[ "$h2 $r2" = "$h $r" ] || { msg "BPF still ran after unregistering: $h $r -> $h2 $r2"; rc=1; }
+	dmesg | grep -qE "ublk$ID: BPF ops $ID unregistered, I/O goes to the server" ||
+		{ msg "the kernel did not log the unregistration"; rc=1; }
+	del_dev "$ID" "$SRV" || rc=1
+	rm -f "$TMP/mixed"
+	return $rc
+}
+
+# t_bpf_refused OBJ: the verifier refuses progs/ublk_OBJ.bpf.c with its
+# message in the log; add fails and leaves no device
+t_bpf_refused() {
+	local st
+	case $1 in
+	bad_null_io)	set -- "$1" "Possibly NULL pointer passed to trusted arg0" ;;
+	bad_prog_type)	set -- "$1" "calling kernel function ublk_bpf_get_dev_id is not allowed" ;;
+	bad_sleepable)	set -- "$1" "attach to unsupported member queue_io_cmd of struct ublk_bpf_ops" ;;
+	esac
+	"$UBLK" add -t null --bpf "$1" > "$WORK/add.out" 2> "$WORK/add.err"
+	st=$?
+	[ $st != 0 ] || { msg "add succeeded"; return 1; }
+	if ! grep -qF "$2" "$WORK/add.err"; then
+		msg "no '$2' in what add printed:"
+		msg_file "$WORK/add.err"
+		return 1
+	fi
+	msg "$(grep -F "$2" "$WORK/add.err" | head -1)"
+	wait_for 10 test -z "$(ublk_ids)" || { msg "device left: $(ublk_ids)"; return 1; }
+}
+
+bpf_tests() {
+	t "bpf: UAPI: the parameter at byte 152; UBLK_F_BPF and the BPF parameter refused where invalid (EINVAL)::ctrl_test bpf"
+	t "bpf: null target wholly in BPF, 1 queue: fio verify, every I/O BPF's::t_bpf_null 1"
+	t "bpf: null target wholly in BPF, 2 queues: fio verify, every I/O BPF's::t_bpf_null 2"
+	t "bpf: QUEUED read: completed by the program, reads zeroes::t_bpf_case null_read"
+	t "bpf: QUEUED write: completed by the program::t_bpf_case null_write"
+	t "bpf: REDIRECT from both callbacks: the server serves it::t_bpf_case redirect"
+	t "bpf: REDIRECT to queue_io_cmd_daemon, completed there::t_bpf_case daemon"
+	t "bpf: CONTINUE 512 bytes at a time on a 4K read::t_bpf_case continue_512"
+	t "bpf: CONTINUE 4K at a time on a 64K write::t_bpf_case continue_4k"
+	t "bpf: CONTINUE with 0 bytes: EIO::t_bpf_case continue_zero"
+	t "bpf: CONTINUE with 100 bytes: EIO::t_bpf_case continue_odd"
+	t "bpf: CONTINUE past the end: EIO::t_bpf_case continue_past"
+	t "bpf: REDIRECT after part was taken: refused, EIO::t_bpf_case redirect_part"
+	t "bpf: QUEUED without completing: EIO, no hang::t_bpf_case queued_nocomp"
+	t "bpf: unknown disposition: EIO::t_bpf_case bad_disp"
+	t "bpf: kfunc ublk_bpf_complete_io with more bytes than the I/O: EIO::t_bpf_case res_past"
+	t "bpf: kfunc ublk_bpf_complete_io with -5000: EIO::t_bpf_case res_bad_errno"
+	t "bpf: kfunc ublk_bpf_complete_io twice: the first result stands::t_bpf_case complete_twice"
+	t "bpf: kfunc ublk_bpf_complete_io with -ENOSPC: the I/O gets ENOSPC::t_bpf_case enospc"
+	t "bpf: kfuncs ublk_bpf_get_dev_id, get_queue_id, get_io_tag agree with the I/O::t_bpf_case kfuncs"
+	t "bpf: the device of the cases deleted, its server exits::t_bpf_case_end"
+	t "bpf: mixed over loop (copy, 2 queues): fio verify, device equals file, BPF and server both served::t_bpf_mixed 2 copy"
+	t "bpf: mixed over loop (user copy, 1 queue): fio verify, device equals file::t_bpf_mixed 1 user_copy"
+	t "bpf: START_DEV with an unregistered ops id fails with ENOENT::t_bpf_unknown_id"
+	t "bpf: an ops id registered twice: EEXIST, the first device still BPF's::t_bpf_id_twice"
+	t "bpf: ops unregistered during fio verify: no I/O lost, the server takes over::t_bpf_unregister"
+	t "bpf: verifier refuses ublk_bpf_complete_io(NULL)::t_bpf_refused bad_null_io"
+	t "bpf: verifier refuses a ublk kfunc from a syscall program::t_bpf_refused bad_prog_type"
+	t "bpf: verifier refuses a sleepable queue_io_cmd::t_bpf_refused bad_sleepable"
+}
