@@ -67,7 +67,9 @@ static int crc_block(struct iou_ring *r, int fd, uint64_t off, size_t len,
 
 int main(int argc, char **argv)
 {
-	unsigned char buf[OPB_CRC_MAX], mine[OPB_CRC_MAX];
+	/* a slice of the buffer must lie in one page */
+	static unsigned char buf[OPB_CRC_MAX] __attribute__((aligned(OPB_CRC_MAX)));
+	unsigned char mine[OPB_CRC_MAX];
 	uint64_t off, blocks = 0, matched = 0;
 	uint32_t crc, first = 0;
 	struct opbpf_crc *skel;
