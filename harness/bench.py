@@ -127,11 +127,14 @@ def _natural_key(text: str) -> list[object]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
-def with_ratios(rows: list[BenchRow], baseline: str) -> list[BenchRow]:
-    """Rows with their ratios to the baseline of their group, baseline first."""
-    base = {r.group: r for r in rows if r.variant == baseline}
+def with_ratios(rows: list[BenchRow], baseline: str | Callable[[str], str]) -> list[BenchRow]:
+    """Rows with their ratios to the baseline of their group, baseline first.
+    ``baseline``: the baseline variant of every group, or a function giving
+    it for a group."""
+    of = baseline if callable(baseline) else (lambda _group: baseline)
+    base = {r.group: r for r in rows if r.variant == of(r.group)}
     out = []
-    ordered = sorted(rows, key=lambda r: (_natural_key(r.group), r.variant != baseline))
+    ordered = sorted(rows, key=lambda r: (_natural_key(r.group), r.variant != of(r.group)))
     for r in ordered:
         ref = base.get(r.group)
         ratios = pair_ratios(r.samples, ref.samples) if ref else []
@@ -222,6 +225,21 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class OtherKernel:
+    """A kernel a benchmark also runs on, in a guest of its own after the
+    main one (a config option cannot differ within one guest): the build
+    profile, the environment its run of the script gets (e.g. the variants
+    to run), and where its results go among the main guest's: the files of
+    ``results`` (relative to its shared directory) are copied to
+    ``into``."""
+
+    profile: str
+    env: tuple[tuple[str, str], ...]
+    results: str
+    into: str
+
+
+@dataclass(frozen=True)
 class Benchmark:
     name: str
     description: str
@@ -235,6 +253,21 @@ class Benchmark:
     # also run it under the wall clock, in a second guest, for its ratios
     wall_clock_beside: bool = False
     cost_label: str = "CPU/IO"
+    # (group regular expression, its baseline variant): groups whose
+    # baseline is not ``baseline``; the first expression that matches wins
+    group_baselines: tuple[tuple[str, str], ...] = ()
+    other_kernels: tuple[OtherKernel, ...] = ()
+
+    def baseline_for(self, group: str) -> str:
+        for pattern, variant in self.group_baselines:
+            if re.search(pattern, group):
+                return variant
+        return self.baseline
+
+    @property
+    def baseline_text(self) -> str:
+        """The baseline as a column header says it."""
+        return "baseline" if self.group_baselines else self.baseline
 
 
 # ---------------------------------------------------------------- snapshots
@@ -683,7 +716,7 @@ def evaluate(bench: Benchmark, shared: Path, script_status: int | None,
     """Reduce, check and judge one benchmark's results.  ``script_status`` is
     the guest script's exit status (None: it did not finish); ``wall_shared``
     the results of its wall-clock run, if any."""
-    rows = with_ratios(bench.reduce(shared), bench.baseline)
+    rows = with_ratios(bench.reduce(shared), bench.baseline_for)
     checked = bench.check(shared) if bench.check else CheckResult()
     problems = list(checked.problems)
     if script_status != 0:
@@ -694,7 +727,7 @@ def evaluate(bench: Benchmark, shared: Path, script_status: int | None,
         problems.append(f"benchmark {bench.name}: no results")
     if wall_shared is not None:
         wall = {(r.group, r.variant): r.ratio_spread
-                for r in with_ratios(bench.reduce(wall_shared), bench.baseline)}
+                for r in with_ratios(bench.reduce(wall_shared), bench.baseline_for)}
         rows = [replace(r, wall_ratio=wall.get((r.group, r.variant))) for r in rows]
     verdicts = [v for goal in bench.goals for v in goal.verdicts(rows)]
     return BenchReport(bench, rows, verdicts, problems, checked.notes)
@@ -726,7 +759,7 @@ def bench_table(rows: list[BenchRow], baseline: str, cost_label: str = "CPU/IO")
 
 def _md_cells(r: BenchRow, bench: Benchmark) -> list[str]:
     """value, ratio to the baseline, cost, cost ratio, wall-clock ratio."""
-    base = r.variant == bench.baseline
+    base = r.variant == bench.baseline_for(r.group)
     cost = "-"
     if r.cost is not None:
         cost = f"{r.cost:,.0f} ns" if bench.cost_label == "ns/op" else _us(r.cost)
@@ -744,17 +777,22 @@ def markdown(report: BenchReport, command: str, meta: dict[str, Any]) -> str:
     bench = report.bench
     groups = list(dict.fromkeys(r.group for r in report.rows))
     wall = any(r.wall_ratio is not None for r in report.rows)
-    unit = report.rows[0].unit if report.rows else ""
-    headers = ["group", "variant", unit, f"/ {bench.baseline} (min..max)", bench.cost_label,
-               f"{bench.cost_label} / {bench.baseline} (min..max)"]
+    units = list(dict.fromkeys(r.unit for r in report.rows))
+    mixed = len(units) > 1  # then each value carries its unit
+    unit = "value" if mixed else (units[0] if units else "")
+    ref = bench.baseline_text
+    headers = ["group", "variant", unit, f"/ {ref} (min..max)", bench.cost_label,
+               f"{bench.cost_label} / {ref} (min..max)"]
     if wall:
-        headers.append(f"wall clock / {bench.baseline} (min..max)")
+        headers.append(f"wall clock / {ref} (min..max)")
     lines = [f"`{command}`, {meta.get('date', '')}, kernel {meta.get('kernel', '?')},"
              f" clock {meta.get('clock', '?')}, commit {meta.get('commit', '?')}", "",
              "| " + " | ".join(headers) + " |", "| " + " | ".join(["---"] * len(headers)) + " |"]
     for g in groups:
         for r in (r for r in report.rows if r.group == g):
             cells = _md_cells(r, bench)
+            if mixed:
+                cells[0] += f" {r.unit}"
             lines.append("| " + " | ".join([g, r.variant] + cells[:len(headers) - 2]) + " |")
     if report.verdicts:
         lines += ["", "| goal | group | median (min..max) | verdict |",
@@ -790,7 +828,7 @@ def plot(rows: list[BenchRow], bench: Benchmark, path: Path) -> None:
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks([x + width * (len(variants) - 1) / 2 for x in range(len(groups))])
     ax.set_xticklabels(groups, rotation=30, ha="right")
-    ax.set_ylabel(f"{rows[0].unit if rows else ''} ratio to {bench.baseline}")
+    ax.set_ylabel(f"{rows[0].unit if rows else ''} ratio to {bench.baseline_text}")
     ax.set_title(bench.description, fontsize=8, wrap=True)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -816,6 +854,23 @@ def guest_command(layout: Layout, benches: list[Benchmark]) -> str:
     return "\n".join(lines)
 
 
+def _worst_status(a: int | None, b: int | None) -> int | None:
+    """Of two scripts' exit statuses, the one that fails (None: did not finish)."""
+    if a is None or b is None:
+        return None
+    return a or b
+
+
+def copy_results(src: Path, dst: Path) -> None:
+    """The result files of a guest (a directory's files, not its
+    subdirectories) into another guest's results."""
+    dst.mkdir(parents=True, exist_ok=True)
+    if src.is_dir():
+        for path in src.iterdir():
+            if path.is_file():
+                (dst / path.name).write_bytes(path.read_bytes())
+
+
 def script_status(shared: Path, name: str) -> int | None:
     try:
         return int((shared / f"status-{name}").read_text().strip())
@@ -839,12 +894,17 @@ def _force_tcg() -> None:
 
 
 def _bench_guest(layout: Layout, benches: list[Benchmark], clock: str, name: str,
-                 disk: Path) -> GuestRun:
+                 disk: Path, kernel: Layout | None = None,
+                 extra_env: dict[str, str] | None = None) -> GuestRun:
+    """A guest running ``benches``' scripts with ``layout``'s programs, on
+    ``layout``'s kernel or ``kernel``'s."""
     env = {"TEST_DISK": "/dev/vda", "KSRC": str(layout.tree), "BENCH_CLOCK": clock,
            "UFQ_BIN": str(layout.ufq_tools / "bin"), "BPFTOOL": str(layout.bpftool),
            "IOU_BENCH": str(layout.selftests_out / "iouring/iou_bench"),
-           "UBLK": str(layout.selftests_out / "ublk/ublk")}
-    return run_in_guest(layout, guest_command(layout, benches), name=name, disks=[disk],
+           "UBLK": str(layout.selftests_out / "ublk/ublk"),
+           "OPBPF_BENCH": str(layout.selftests_out / "iouring/iou_opbpf_bench"),
+           **(extra_env or {})}
+    return run_in_guest(kernel or layout, guest_command(layout, benches), name=name, disks=[disk],
                         timeout=sum(b.timeout for b in benches),
                         cpus=max(b.cpus for b in benches), env=env,
                         qemu_opts=ICOUNT_QEMU_OPTS if clock == "icount" else None)
@@ -864,11 +924,14 @@ def run_benchmarks(layout: Layout, names: list[str], *, clock: str = "icount",
                           "--profile", profile, *selected])
     layout = layout.with_profile(profile)
     commit = _commit(layout)  # of the tree measured, before anything else changes it
+    benches = [BENCHMARKS[n] for n in selected]
+    others = [(b, k) for b in benches for k in b.other_kernels]
     if build:
         from harness.kbuild import build_all
 
         build_all(layout)
-    benches = [BENCHMARKS[n] for n in selected]
+        for profile in dict.fromkeys(k.profile for _, k in others):
+            build_all(layout.with_profile(profile))
     if clock == "icount":
         _force_tcg()
     disk = make_disk(layout.build_dir / "disks/bench.img", 1024)
@@ -881,6 +944,16 @@ def run_benchmarks(layout: Layout, names: list[str], *, clock: str = "icount",
         say(f"running {', '.join(b.name for b in wall_benches)} again under the wall clock")
         wall_guest = _bench_guest(layout, wall_benches, "wall", "bench-wall", disk)
         guests.append(wall_guest)
+    other_status: dict[str, int | None] = {}
+    for bench, kernel in others:
+        say(f"running {bench.name} again on the {kernel.profile} kernel")
+        other = _bench_guest(layout, [bench], clock, f"bench-{kernel.profile}", disk,
+                             kernel=layout.with_profile(kernel.profile),
+                             extra_env=dict(kernel.env))
+        guests.append(other)
+        other_status[bench.name] = _worst_status(other_status.get(bench.name, 0),
+                                                 script_status(other.shared_dir, bench.name))
+        copy_results(other.shared_dir / kernel.results, guest.shared_dir / kernel.into)
     guest_seconds = time.monotonic() - start
     release = (guest.shared_dir / "kernel-release")
     meta = {"command": command, "clock": clock, "profile": profile,
@@ -888,6 +961,11 @@ def run_benchmarks(layout: Layout, names: list[str], *, clock: str = "icount",
             "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M %Z"),
             "guest_seconds": round(guest_seconds),
             "guest_runs": [str(g.run_dir) for g in guests]}
+    if others:
+        meta["other_kernels"] = {
+            g.name: (g.shared_dir / "kernel-release").read_text().strip()
+            if (g.shared_dir / "kernel-release").exists() else "?"
+            for g in guests if g.name.startswith("bench-") and g.name != "bench-wall"}
     out = layout.out_dir / "bench"
     out.mkdir(parents=True, exist_ok=True)
     rc = 0 if all(g.ok for g in guests) else 1
@@ -896,10 +974,12 @@ def run_benchmarks(layout: Layout, names: list[str], *, clock: str = "icount",
         status = script_status(guest.shared_dir, bench.name)
         if wall_shared is not None and status == 0:
             status = script_status(wall_shared, bench.name)
+        if bench.name in other_status and status == 0:
+            status = other_status[bench.name]
         report = evaluate(bench, guest.shared_dir, status, wall_shared)
         print(f"\n{bench.name}: {bench.description} ({clock} clock)")
         if report.rows:
-            print(bench_table(report.rows, bench.baseline, bench.cost_label))
+            print(bench_table(report.rows, bench.baseline_text, bench.cost_label))
         for note in report.notes:
             print(f"  {note}")
         if report.verdicts:
@@ -929,3 +1009,4 @@ def run_benchmarks(layout: Layout, names: list[str], *, clock: str = "icount",
 # Later features' benchmarks live in their own modules, which register()
 # them when imported; imported last, since they use everything above.
 import harness.bench_ublk  # noqa: E402, F401
+import harness.bench_opbpf  # noqa: E402, F401

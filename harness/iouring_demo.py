@@ -1,9 +1,11 @@
 """The BPF-controlled io_uring part of the demo (make run).
 
 selftests/iouring/demo.sh runs in the demo's guest after the verify workload:
-it copies a file with the BPF cp loop, compares the copy byte for byte, and
-runs the NOP benchmark in short form, leaving the results in
-<shared>/iouring-demo/.  This module names that command and prints its results.
+it copies a file with the BPF cp loop, compares the copy byte for byte,
+runs the NOP benchmark in short form, and checksums a file with IORING_OP_BPF
+(a READ of each block linked to opbpf_crc.bpf.c's crc32c, compared with user
+space's crc32c by iou_crc), leaving the results in <shared>/iouring-demo/.
+This module names that command and prints its results.
 """
 
 from __future__ import annotations
@@ -65,6 +67,38 @@ def cp_table(cp: CpResult) -> str:
           cp.compare if cp.error == 0 else f"{cp.compare}, error {cp.error}"]])
 
 
+@dataclass(frozen=True)
+class CrcResult:
+    size: int  # bytes of the file
+    blocks: int  # READ -> crc32c links, one per 4 KiB block
+    matched: int  # blocks whose BPF checksum equals user space's
+    first_crc: int
+    error: int  # a failed request's result, 0 if none
+
+    @property
+    def ok(self) -> bool:
+        return self.error == 0 and self.blocks > 0 and self.matched == self.blocks
+
+
+def read_crc_result(demo_dir: Path) -> CrcResult | None:
+    """What iou_crc reported, None if it did not run or said nothing."""
+    try:
+        res = json.loads((demo_dir / "crc.json").read_text())
+        return CrcResult(size=int(res["size"]), blocks=int(res["blocks"]),
+                         matched=int(res["matched"]), first_crc=int(res["first_crc"]),
+                         error=int(res["error"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def crc_table(crc: CrcResult) -> str:
+    return format_table(
+        ["file size", "READ -> crc32c links", "checksums equal to user space's",
+         "first block's crc32c", "result"],
+        [[f"{crc.size:,} B", str(crc.blocks), str(crc.matched), f"{crc.first_crc:#010x}",
+          "ok" if crc.ok else f"FAILED (error {crc.error})"]])
+
+
 def report_iouring_demo(shared: Path) -> bool:
     """Print the io_uring demo's results; True if the copy and every variant succeeded."""
     demo_dir = shared / DEMO_DIR
@@ -83,4 +117,8 @@ def report_iouring_demo(shared: Path) -> bool:
     missing = sorted(set(DEMO_VARIANTS) - {r.variant for r in rows})
     if missing:
         print(f"no result for {', '.join(missing)} (see iouring-demo/bench.log)")
-    return cp is not None and cp.ok and not missing
+    print("\nIORING_OP_BPF: crc32c after READ (each 4 KiB block of a file read by a READ"
+          " linked to a BPF operation that checksums the buffer; one enter per block):")
+    crc = read_crc_result(demo_dir)
+    print(crc_table(crc) if crc else "no result (see iouring-demo/crc.log in the run directory)")
+    return cp is not None and cp.ok and not missing and crc is not None and crc.ok

@@ -117,7 +117,7 @@ def configure(layout: Layout, *, series_prefix: bool = False) -> Path:
     yet are left out of both the fragment and the check.
     """
     frags = (kconfig.fragment_files(layout.selftests_dir)
-             + kconfig.profile_fragment_files(layout.selftests_dir, layout.profile))
+             + kconfig.profile_chain_fragment_files(layout.selftests_dir, layout.profile))
     merged = kconfig.profile_requests(layout.selftests_dir, layout.profile)
     if series_prefix:
         known = kconfig.known_requests(merged, kconfig.defined_symbols(layout.tree))
@@ -228,6 +228,23 @@ def build_selftests(layout: Layout) -> None:
                    f"selftests/{area.name}", env)
 
 
+def seed_objects(layout: Layout) -> bool:
+    """A derived profile's first build starts from a copy of its parent's
+    objects (layout.PROFILE_PARENTS): with a config that differs in a few
+    options, kbuild (fixdep) then rebuilds only the files that use them.
+    Returns whether it copied."""
+    parent = layout.parent
+    if parent is None or layout.kobj.exists() or not (parent.kobj / ".config").exists():
+        return False
+    say(f"{layout.profile}: starting from a copy of {parent.kobj}")
+    tmp = layout.kobj.with_name(layout.kobj.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(parent.kobj, tmp, symlinks=True)
+    tmp.rename(layout.kobj)
+    return True
+
+
 def build_all(layout: Layout) -> None:
     """Assemble, configure and build everything the tests (or, for the bench
     profile, the benchmarks) need; make rebuilds only what is stale."""
@@ -242,9 +259,18 @@ def build_all(layout: Layout) -> None:
         result = assemble(layout, upto=upto)
         say(f"tree assembled: {len(result.applied)} patches, "
             f"{len(result.rewritten)} files rewritten")
+        seed_objects(layout)
         configure(layout, series_prefix=upto is not None)
         build_kernel(layout)
-        build_tools(layout)
+        if layout.parent is None:
+            build_tools(layout)
+    if layout.parent is not None:
+        say(f"{layout.profile} kernel: only the kernel; the {layout.parent.profile}"
+            " profile's programs run on it")
+        write_stamp(layout, sources)
+        say(f"build complete in {fmt_duration(time.monotonic() - start)}: {layout.bzimage}"
+            f" ({layout.profile} kernel)")
+        return
     build_ufq_tools(layout)
     if upto is None:
         build_selftests(layout)

@@ -67,6 +67,13 @@ def profile_fragment_files(selftests_dir: Path, profile: str) -> list[Path]:
     return sorted(selftests_dir.glob(f"*/config.{profile}"))
 
 
+def profile_chain_fragment_files(selftests_dir: Path, profile: str) -> list[Path]:
+    """The fragments of a profile and of the profiles it derives from."""
+    from harness.layout import profile_chain
+
+    return [f for p in profile_chain(profile) for f in profile_fragment_files(selftests_dir, p)]
+
+
 def merge_fragments(paths: list[Path]) -> dict[str, ConfigRequest]:
     merged: dict[str, ConfigRequest] = {}
     for path in paths:
@@ -89,9 +96,14 @@ def override(merged: dict[str, ConfigRequest],
 
 def profile_requests(selftests_dir: Path, profile: str) -> dict[str, ConfigRequest]:
     """Every request of a build profile: the common fragments, overridden by
-    the profile's own (none for the test kernel)."""
+    the profile's own (none for the test kernel); a derived profile's
+    (layout.PROFILE_PARENTS) override its parent's."""
+    from harness.layout import profile_chain
+
     merged = merge_fragments(fragment_files(selftests_dir))
-    return override(merged, merge_fragments(profile_fragment_files(selftests_dir, profile)))
+    for name in profile_chain(profile):
+        merged = override(merged, merge_fragments(profile_fragment_files(selftests_dir, name)))
+    return merged
 
 
 def fragment_text(merged: dict[str, ConfigRequest]) -> str:

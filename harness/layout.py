@@ -14,9 +14,25 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # (selftests/*/config.bench override the fragments); "unpatched", the base
 # without the series (``tree --upto 0``) and the test config minus the
 # series' own options, for measuring what fails there (the liburing area).
-PROFILES = ("test", "bench", "unpatched")
+# "bench-noext" is the benchmark kernel without CONFIG_IO_URING_BPF_EXT,
+# for measuring what the option costs when built in but unused.
+PROFILES = ("test", "bench", "unpatched", "bench-noext")
 # Profiles built without the series: how many patches they apply.
 SERIES_UPTO = {"unpatched": 0}
+# A profile derived from another: that profile's fragments, then its own
+# (selftests/*/config.<profile>) override them; its object directory starts
+# as a copy of the parent's, so that make rebuilds only what its options
+# change; only its kernel is built (the parent's programs run on it).
+PROFILE_PARENTS = {"bench-noext": "bench"}
+
+
+def profile_chain(profile: str) -> list[str]:
+    """The profiles whose fragments a profile's config applies, in order:
+    its ancestors' first ([] for the test kernel, which has none)."""
+    if profile == "test":
+        return []
+    parent = PROFILE_PARENTS.get(profile)
+    return (profile_chain(parent) if parent else []) + [profile]
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,12 @@ class Layout:
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise ValueError(f"unknown build profile {self.profile!r}; known: {PROFILES}")
+
+    @property
+    def parent(self) -> Layout | None:
+        """The layout of the profile this one derives from (PROFILE_PARENTS)."""
+        parent = PROFILE_PARENTS.get(self.profile)
+        return self.with_profile(parent) if parent else None
 
     def with_profile(self, profile: str) -> Layout:
         """The same checkout, another build profile."""

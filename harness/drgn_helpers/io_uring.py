@@ -7,7 +7,16 @@ file descriptor), or the ring behind one fd of a pid, and read a ring's
 state: setup flags, SQ and CQ head and tail as the application sees them in
 the shared ``struct io_rings``, CQ overflow, and the ``io_uring_bpf_ops``
 installed by the BPF event loop series (io_uring/bpf-ops.c) with the
-struct_ops map and program behind them.
+struct_ops map and program behind them, and the IORING_OP_BPF operations
+(io_uring/bpf_ext.c): each slot's ``uring_bpf_ops``, its struct_ops map and
+programs, and the requests in flight that use it.
+
+The requests in flight are found where a ring keeps waiting requests: the
+poll tables (``cancel_table`` and ``cancel_table_locked``: a READ on an
+empty pipe waits there), the timeout list, and the requests linked behind
+each of them (``req->link``), e.g. BPF operations waiting in a link behind
+such a READ.  Requests being issued right now or queued to io-wq are not
+looked for.
 
 Run as a drgn script it dumps the rings of every task, of one pid, or the
 ring of one fd of a pid::
@@ -27,6 +36,11 @@ if TYPE_CHECKING:
     from drgn import Object, Program
 
 BPF_OPS_TYPE = "struct io_uring_bpf_ops"
+BPF_EXT_OPS_TYPE = "struct uring_bpf_ops"
+# IORING_OP_BPF and IORING_BPF_OP_SHIFT of include/uapi/linux/io_uring.h
+# (an enumerator and a macro); tests/tree/test_io_uring_flags.py checks them
+IORING_OP_BPF = 65
+IORING_BPF_OP_SHIFT = 24
 # ->priv of ops whose ring was freed while they were attached (bpf-ops.c)
 BPF_OPS_ORPHANED = (1 << 64) - 1
 
@@ -70,6 +84,30 @@ class BpfLoopOps:
 
 
 @dataclass(frozen=True)
+class BpfExtOp:
+    """An IORING_OP_BPF operation registered in a ring (``ctx->bpf_ext_ops[slot]``)."""
+
+    slot: int
+    address: int  # struct uring_bpf_ops * (the struct_ops map's kernel value)
+    id: int  # ->id, the slot the struct_ops map asked for
+    ring_fd: int
+    priv: int  # the ring the ops say they are registered in
+    struct_ops: StructOpsMap
+    in_flight: int  # requests found waiting (see the module's doc) that use it
+
+
+@dataclass(frozen=True)
+class BpfExtRequest:
+    """An IORING_OP_BPF request in flight."""
+
+    address: int  # struct io_kiocb *
+    slot: int  # from sqe->bpf_op_flags
+    ops: int  # the uring_bpf_ops it holds (0 before prep set it)
+    behind: int  # the opcode of the request it waits behind in its link
+    user_data: int
+
+
+@dataclass(frozen=True)
 class RingState:
     """One io_uring instance, as the kernel holds it."""
 
@@ -92,6 +130,8 @@ class RingState:
     submitter_pid: int | None  # SINGLE_ISSUER rings: the submitter task
     loop_step: int  # ctx->loop_step, 0 when no event loop is installed
     bpf_ops: BpfLoopOps | None
+    bpf_ext_ops: tuple[BpfExtOp, ...] = ()
+    bpf_ext_requests: tuple[BpfExtRequest, ...] = ()
 
     @property
     def setup_flag_names(self) -> list[str]:
@@ -173,12 +213,95 @@ def bpf_loop_ops(ctx: "Object") -> BpfLoopOps | None:
     )
 
 
+def _hash_table_requests(table: "Object") -> Iterator["Object"]:
+    from drgn.helpers.linux.list import hlist_for_each_entry
+
+    if not table.hbs:
+        return
+    for i in range(1 << table.hash_bits.value_()):
+        yield from hlist_for_each_entry("struct io_kiocb", table.hbs[i].list.address_of_(),
+                                        "hash_node")
+
+
+def _timeout_requests(ctx: "Object") -> Iterator["Object"]:
+    """The requests of ctx->timeout_list (struct io_timeout in their cmd)."""
+    from drgn import cast, container_of
+    from drgn.helpers.linux.list import list_for_each_entry
+
+    for timeout in list_for_each_entry("struct io_timeout", ctx.timeout_list.address_of_(),
+                                       "list"):
+        yield container_of(cast("struct io_cmd_data *", timeout), "struct io_kiocb", "cmd")
+
+
+def waiting_requests(ctx: "Object") -> Iterator[tuple["Object", "Object | None"]]:
+    """(request, the request before it in its link or None) of every request
+    waiting in the poll tables or on the timeout list, and of those linked
+    behind them."""
+    heads = [*_hash_table_requests(ctx.cancel_table),
+             *_hash_table_requests(ctx.cancel_table_locked), *_timeout_requests(ctx)]
+    seen: set[int] = set()
+    for head in heads:
+        prev, req = None, head
+        while req and req.value_() not in seen:
+            seen.add(req.value_())
+            yield req, prev
+            prev, req = req, req.link.read_()
+
+
+def bpf_ext_requests(ctx: "Object") -> list[BpfExtRequest]:
+    """The IORING_OP_BPF requests in flight that waiting_requests() finds."""
+    from drgn import cast
+
+    out = []
+    for req, prev in waiting_requests(ctx):
+        if req.opcode.value_() != IORING_OP_BPF:
+            continue
+        data = cast("struct uring_bpf_data *", req.cmd.address_of_())
+        out.append(BpfExtRequest(
+            address=req.value_(), slot=data.opf.value_() >> IORING_BPF_OP_SHIFT,
+            ops=data.ops.value_(), behind=prev.opcode.value_() if prev is not None else -1,
+            user_data=req.cqe.user_data.value_()))
+    return out
+
+
+def bpf_ext_ops(ctx: "Object", requests: list[BpfExtRequest] | None = None) -> list[BpfExtOp]:
+    """The IORING_OP_BPF operations registered in a ring, by slot ([] if the
+    kernel is built without CONFIG_IO_URING_BPF_EXT), with the requests in
+    flight of each (``requests``: bpf_ext_requests(ctx) by default)."""
+    try:
+        slots = ctx.bpf_ext_ops
+    except AttributeError:
+        return []
+    if requests is None:
+        requests = bpf_ext_requests(ctx)
+    out = []
+    for slot in range(len(slots)):
+        ops = slots[slot].read_()
+        if not ops:
+            continue
+        out.append(BpfExtOp(
+            slot=slot, address=ops.value_(), id=ops.id.value_(), ring_fd=ops.ring_fd.value_(),
+            priv=ops.priv.value_(), struct_ops=describe_struct_ops(ops, BPF_EXT_OPS_TYPE),
+            in_flight=sum(r.ops == ops.value_() for r in requests)))
+    return out
+
+
+def hasattr_(obj: "Object", member: str) -> bool:
+    """Whether a drgn object has a member (the kernel's config decides)."""
+    try:
+        obj.member_(member)
+    except LookupError:
+        return False
+    return True
+
+
 def ring_state(ctx: "Object") -> RingState:
     """The state of a ``struct io_ring_ctx *`` (read without its locks)."""
     from drgn.helpers.linux.list import list_count_nodes
 
     prog = ctx.prog_
     rings = ctx.rings
+    requests = bpf_ext_requests(ctx) if hasattr_(ctx, "bpf_ext_ops") else []
     overflow_bit = prog["IO_CHECK_CQ_OVERFLOW_BIT"].value_()
     submitter = ctx.submitter_task.read_()
     try:
@@ -203,6 +326,8 @@ def ring_state(ctx: "Object") -> RingState:
         submitter_pid=submitter.pid.value_() if submitter else None,
         loop_step=loop_step,
         bpf_ops=bpf_loop_ops(ctx),
+        bpf_ext_ops=tuple(bpf_ext_ops(ctx, requests)),
+        bpf_ext_requests=tuple(requests),
     )
 
 
@@ -226,6 +351,17 @@ def format_ring(r: RingState, where: str = "") -> list[str]:
                      + ", ".join(f"{k}={v}" for k, v in m.programs.items()))
     elif r.loop_step:
         lines.append(f"  loop_step {r.loop_step:#x} (not BPF)")
+    for op in r.bpf_ext_ops:
+        m = op.struct_ops
+        lines.append(f"  bpf op slot {op.slot} {op.address:#x} ring_fd {op.ring_fd}: struct_ops"
+                     f" map {m.map_id} {m.map_name!r} {m.state}, "
+                     + ", ".join(f"{k}={v}" for k, v in m.programs.items())
+                     + f"; {op.in_flight} in flight")
+    registered = {op.address for op in r.bpf_ext_ops}
+    for req in r.bpf_ext_requests:
+        lines.append(f"  bpf request {req.address:#x} slot {req.slot} user_data {req.user_data}"
+                     f" behind opcode {req.behind}"
+                     + ("" if req.ops in registered else f" (ops {req.ops:#x} unregistered)"))
     return lines
 
 

@@ -14,6 +14,10 @@
 # io_uring  selftests/iouring's iou_ring_report leaves a ring with BPF loop
 #           ops installed and an overflowed ring, and reports what it sees;
 #           checked against that report (io_uring_checks.py).
+#           iou_opbpf_report leaves a ring with IORING_OP_BPF operations in
+#           two slots, loop ops, and BPF operations waiting in links behind
+#           a READ of an empty pipe and a TIMEOUT; checked against what it
+#           reports (io_uring_opbpf_checks.py).
 # ublk      selftests/ublk's server holds five requests of a fio on one
 #           device, a second device is QUIESCED and a third DEAD (their
 #           servers killed); checked against what the servers report in
@@ -38,12 +42,14 @@ DRGN=${DRGN:-$REPO/.venv/bin/drgn}
 BUILT=$(dirname "${OUTPUT:-$REPO/build/selftests/drgn}")
 UFQ_TEST=$BUILT/ufq/ufq_test
 IOU_APP=$BUILT/iouring/iou_ring_report
+OPBPF_APP=$BUILT/iouring/iou_opbpf_report
 WDT=/sys/module/ufq/parameters/watchdog_timeout_ms
 UFQ_DEV=drgnufq0
 UFQ_NR=6
 LOADER_PID=
 FIO_PID=
 APP_PID=
+OPBPF_PID=
 DRGN_PID=
 OLD_WDT=
 
@@ -60,6 +66,7 @@ msg() { echo "# $*"; }
 cleanup() {
 	[ -n "$DRGN_PID" ] && kill "$DRGN_PID" 2>/dev/null && wait "$DRGN_PID"
 	[ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null && wait "$APP_PID"
+	[ -n "$OPBPF_PID" ] && kill "$OPBPF_PID" 2>/dev/null && wait "$OPBPF_PID"
 	ublk_drgn_cleanup > /dev/null
 	# the loader holds the writes: detach it first so that fio finishes
 	[ -n "$LOADER_PID" ] && kill "$LOADER_PID" 2>/dev/null
@@ -144,11 +151,23 @@ iou_setup() {
 	echo "IOU_REPORT=$WORK/iou.report" >> "$WORK/env"
 }
 
+opbpf_setup() {
+	[ -x "$OPBPF_APP" ] || { msg "io_uring opbpf: $OPBPF_APP not built"; return 1; }
+	"$OPBPF_APP" "$WORK/opbpf.report" 2> "$WORK/opbpf.err" &
+	OPBPF_PID=$!
+	if ! wait_for 60 test -e "$WORK/opbpf.report"; then
+		msg "io_uring opbpf: no report from $OPBPF_APP:"
+		sed 's/^/# /' "$WORK/opbpf.err" | tail -20
+		return 1
+	fi
+	echo "IOU_OPBPF_REPORT=$WORK/opbpf.report" >> "$WORK/env"
+}
+
 # drgn loads the DWARF (minutes under TCG) while the scenarios are set up;
 # checks.py waits for $WORK/ready
 cd "$REPO" || exit 1
 "$DRGN" -k -s "$VMLINUX" --main-symbols -q "$DIR/checks.py" "$KSRC" "$WORK/ready" \
-	block_checks ufq_checks io_uring_checks ublk_checks &
+	block_checks ufq_checks io_uring_checks io_uring_opbpf_checks ublk_checks &
 DRGN_PID=$!
 
 nullb_create drgn0 64 && set_scheduler /dev/drgn0 mq-deadline || msg "cannot set up drgn0"
@@ -158,6 +177,7 @@ nullb_create drgn1 64 && set_scheduler /dev/drgn1 kyber || msg "cannot set up dr
 touch "$WORK/env"
 ufq_setup
 iou_setup
+opbpf_setup
 ublk_drgn_setup "$WORK" "$BUILT" "$WORK/env"
 mv "$WORK/env" "$WORK/ready"
 wait $DRGN_PID
@@ -171,6 +191,15 @@ if [ -n "$APP_PID" ]; then
 		rc=1
 	fi
 	APP_PID=
+fi
+if [ -n "$OPBPF_PID" ]; then
+	kill "$OPBPF_PID"
+	if ! wait "$OPBPF_PID"; then
+		msg "io_uring opbpf: iou_opbpf_report failed:"
+		sed 's/^/# /' "$WORK/opbpf.err"
+		rc=1
+	fi
+	OPBPF_PID=
 fi
 # the held requests released, fio must end well and every device go
 ublk_drgn_cleanup || rc=1

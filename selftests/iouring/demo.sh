@@ -3,9 +3,13 @@
 #
 # Demo of the BPF-controlled io_uring (make run): copy a file with the BPF
 # cp loop (iou_cp) and check the copy byte for byte, then the NOP benchmark
-# in short form.  Results go to $HARNESS_SHARED/iouring-demo/:
+# in short form, and last the checksum-after-READ example of IORING_OP_BPF
+# (iou_crc: a READ of each 4 KiB block of a file linked to a BPF crc32c,
+# checked against user space's crc32c).  Results go to
+# $HARNESS_SHARED/iouring-demo/:
 #   cp.json       what iou_cp reports
 #   cp.result     "identical" or what went wrong
+#   crc.json      what iou_crc reports (blocks, blocks whose checksums matched)
 #   iouring/      the benchmark's JSON lines, as for `harness bench iouring`
 #   bench.log     its output
 
@@ -27,6 +31,10 @@ elif cmp -s "$work/src" "$work/dst"; then
 else
 	echo "copy differs: $(cmp "$work/src" "$work/dst" 2>&1 | head -1)" > "$OUT/cp.result"
 fi
+
+# 16 blocks and a short one
+head -c $(((64 << 10) + 1000)) /dev/urandom > "$work/crc"
+"$BUILD/iou_crc" "$work/crc" > "$OUT/crc.json" 2> "$OUT/crc.log"
 
 IOU_BENCH=$BUILD/iou_bench IOU_BENCH_OUT=$OUT/iouring IOU_BENCH_NOPS=${IOU_DEMO_NOPS:-50000} \
 	IOU_BENCH_REPS=1 IOU_BENCH_VARIANTS="link2 qd1 bpf bpf_inline" \

@@ -34,33 +34,11 @@
 #include "opbpf_loop_kfunc.skel.h"
 #include "loop_opbpf_kfunc.skel.h"
 #include "opbpf_crc.skel.h"
+#include "iou_crc32c.h"
 
 /* the ring most cases use */
 #define OPB_RING_FLAGS	(IORING_SETUP_BPF_EXT | IORING_SETUP_SINGLE_ISSUER | \
 			 IORING_SETUP_DEFER_TASKRUN)
-
-static uint32_t crc_table[256];
-
-static void crc_init(void)
-{
-	uint32_t i, j, c;
-
-	for (i = 0; i < 256; i++) {
-		c = i;
-		for (j = 0; j < 8; j++)
-			c = c & 1 ? (c >> 1) ^ 0x82f63b78 : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
-static uint32_t crc32c(const unsigned char *p, size_t len)
-{
-	uint32_t crc = 0xffffffff;
-
-	while (len--)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
 
 /* opbpf.bpf.c with every map set to @ring_fd, op0/op1/op2 in slots 0/1/2 */
 static struct opbpf *opbpf_load(int ring_fd)

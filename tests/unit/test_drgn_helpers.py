@@ -67,3 +67,29 @@ def test_flag_names() -> None:
     assert flag_names(1 << 20, SETUP_FLAGS) == ["SQ_REWIND"]
     assert flag_names((1 << 1) | (1 << 30), SQ_FLAGS) == ["CQ_OVERFLOW", "bit 30"]
     assert flag_names(0, SETUP_FLAGS) == []
+
+
+def test_ring_dump_lists_the_bpf_operations_and_their_requests() -> None:
+    from harness.drgn_helpers.io_uring import (BpfExtOp, BpfExtRequest, RingState,
+                                               format_ring)
+    from harness.drgn_helpers.struct_ops import StructOpsMap
+
+    m = StructOpsMap(address=0x10, map_id=7, map_name="op0", state="INUSE",
+                     programs={"prep_fn": "t_prep", "issue_fn": "t_issue"})
+    ops = (BpfExtOp(slot=3, address=0xa0, id=3, ring_fd=4, priv=0xc0, struct_ops=m,
+                    in_flight=1),)
+    reqs = (BpfExtRequest(address=0xb0, slot=3, ops=0xa0, behind=22, user_data=11),
+            BpfExtRequest(address=0xb8, slot=0, ops=0xd0, behind=11, user_data=21))
+    state = RingState(ctx=0xc0, setup_flags=1 << 21, sq_entries=8, cq_entries=16, sq_head=0,
+                      sq_tail=0, cq_head=0, cq_tail=0, sq_flags=0, cq_overflow=0,
+                      cached_sq_head=0, cached_cq_tail=0, overflow_pending=0,
+                      overflow_flag=False, submitter_pid=None, loop_step=0, bpf_ops=None,
+                      bpf_ext_ops=ops, bpf_ext_requests=reqs)
+    lines = format_ring(state)
+    assert "(BPF_EXT)" in lines[0]
+    assert ("  bpf op slot 3 0xa0 ring_fd 4: struct_ops map 7 'op0' INUSE,"
+            " prep_fn=t_prep, issue_fn=t_issue; 1 in flight") in lines
+    assert "  bpf request 0xb0 slot 3 user_data 11 behind opcode 22" in lines
+    # a request that keeps ops no longer in a slot says so
+    assert "  bpf request 0xb8 slot 0 user_data 21 behind opcode 11 (ops 0xd0 unregistered)" \
+        in lines
