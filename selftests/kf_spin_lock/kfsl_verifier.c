@@ -8,8 +8,12 @@
  * on its own (a fresh skeleton with only that program autoloaded) with a
  * verifier log, and checks that it is accepted, or rejected with the exact
  * expected message as a line of the log.  Accepted programs that can run
- * are run with BPF_PROG_TEST_RUN and their result checked.  Prints KTAP.
+ * are run with BPF_PROG_TEST_RUN and their result checked; the UFQ
+ * scheduler of the built-in flagged case is attached to the disk
+ * $KFSL_UFQ_DEV (run.sh sets it up) and merges two writes there.  Prints
+ * KTAP.
  */
+#define _GNU_SOURCE	/* O_DIRECT */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -17,10 +21,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "kselftest.h"
@@ -34,11 +43,11 @@
 
 enum run_check {
 	RUN_NONE,	/* load only */
-	RUN_PLUS_ONE,	/* retval == in + 1, stored in the map too */
 	RUN_IRQS_OFF,	/* retval == (in << 1) | 1, stored in the map too */
 	RUN_IRQS_ON,	/* retval == (in << 1) | 0 */
 	RUN_ONE,	/* retval == 1 */
 	RUN_IN,		/* retval == in */
+	RUN_UFQ,	/* attached to $KFSL_UFQ_DEV: merges two writes */
 };
 
 struct kfsl_case {
@@ -46,11 +55,12 @@ struct kfsl_case {
 	const char *prog;	/* program in kfsl_verifier.bpf.c */
 	const char *msg;	/* NULL: must be accepted; else the log line */
 	enum run_check run;
+	const char *map;	/* struct_ops map to create, if any */
 };
 
 static const struct kfsl_case cases[] = {
 	{ "builtin_flagged_kfunc_under_lock_accepted_and_run",
-	  "builtin_flagged_locked", NULL, RUN_PLUS_ONE },
+	  "builtin_flagged_locked", NULL, RUN_UFQ, "ufq_flagged_ops" },
 	{ "builtin_unflagged_kfunc_under_lock_rejected",
 	  "builtin_unflagged_locked", MSG_LOCKED_CALL, RUN_NONE },
 	{ "builtin_unflagged_kfunc_without_lock_accepted",
@@ -69,6 +79,14 @@ static const struct kfsl_case cases[] = {
 	  "module_flagged_no_unlock", MSG_NO_UNLOCK, RUN_NONE },
 	{ "graph_api_kfuncs_under_lock_accepted_and_run",
 	  "graph_api_locked", NULL, RUN_IN },
+	{ "ufq_unflagged_kfunc_under_lock_rejected",
+	  "ufq_unflagged_locked", MSG_LOCKED_CALL, RUN_NONE, "ufq_unflagged_ops" },
+	{ "ufq_unflagged_kfunc_without_lock_accepted",
+	  "ufq_unflagged_unlocked", NULL, RUN_NONE, "ufq_unlocked_ops" },
+	{ "sleepable_kfunc_under_lock_rejected",
+	  "sleepable_locked", MSG_LOCKED_CALL, RUN_NONE },
+	{ "sleepable_kfunc_without_lock_accepted_and_run",
+	  "sleepable_unlocked", NULL, RUN_IN },
 };
 
 #define MSG_SET_FLAGS "KF_SPIN_LOCK cannot be combined with KF_SLEEPABLE or KF_ITER_*"
@@ -96,8 +114,14 @@ static const struct kfsl_refusal refusals[] = {
 	  "cross_locked_err", "kfsl_test_sleepable", MSG_CROSS_SETS },
 };
 
-/* Tests before and after the program cases: module load and unload */
-#define NR_EXTRA (2 + ARRAY_SIZE(refusals))
+/*
+ * Tests besides the program cases: module load and unload, the refusals,
+ * and no test kfunc in the kernel image
+ */
+#define NR_EXTRA (3 + ARRAY_SIZE(refusals))
+
+/* The test kfunc that patch 0001 once added to net/bpf/test_run.c */
+#define OLD_TEST_KFUNC "bpf_kfunc_call_test_spin_lock"
 
 /* Kernel log lines printed while the module loaded, one per line */
 static char kmsg[1 << 16];
@@ -176,7 +200,6 @@ static bool check_run(const struct kfsl_case *c, struct kfsl_verifier *skel,
 	int err;
 
 	switch (c->run) {
-	case RUN_PLUS_ONE:
 	case RUN_IRQS_OFF:
 	case RUN_IRQS_ON:
 	case RUN_IN:
@@ -186,14 +209,11 @@ static bool check_run(const struct kfsl_case *c, struct kfsl_verifier *skel,
 		args.in = getpid();	/* bpf_task_from_pid() finds us */
 		break;
 	case RUN_NONE:
+	case RUN_UFQ:
 		return true;
 	}
 
 	switch (c->run) {
-	case RUN_PLUS_ONE:
-		want = args.in + 1;
-		check_map = true;
-		break;
 	case RUN_IRQS_OFF:
 		want = (args.in << 1) | 1;
 		check_map = true;
@@ -244,10 +264,144 @@ static bool check_run(const struct kfsl_case *c, struct kfsl_verifier *skel,
 	return true;
 }
 
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The disk of the UFQ case: its device number goes into the program */
+static bool ufq_set_target(struct kfsl_verifier *skel, const char **dev)
+{
+	struct stat st;
+
+	*dev = getenv("KFSL_UFQ_DEV");
+	if (!*dev || !**dev) {
+		ksft_print_msg("KFSL_UFQ_DEV names no disk using ufq (run.sh sets one up)\n");
+		return false;
+	}
+	if (stat(*dev, &st) || !S_ISBLK(st.st_mode)) {
+		ksft_print_msg("%s: not a block device\n", *dev);
+		return false;
+	}
+	skel->rodata->ufq_major = major(st.st_rdev);
+	skel->rodata->ufq_minor = minor(st.st_rdev);
+	return true;
+}
+
+/* A child that writes 4k of @buf at @off of @dev with O_DIRECT */
+static pid_t ufq_writer(const char *dev, const void *buf, off_t off)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid)
+		return pid;
+	fd = open(dev, O_WRONLY | O_DIRECT);
+	_exit(fd < 0 || pwrite(fd, buf, 4096, off) != 4096);
+}
+
+/* Wait up to @secs for @pid; its exit status, or -1 (still running) */
+static int ufq_wait(pid_t pid, double secs)
+{
+	double end = now() + secs;
+	int st;
+
+	do {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+		usleep(10000);
+	} while (now() < end);
+	return -1;
+}
+
+/*
+ * ufq_flagged_ops attached: a first 4k write is held, a second one right
+ * after it comes as a request of its own and merge_req merges it into the
+ * first with bpf_request_try_merge() under the program's bpf_spin_lock.
+ * The kfunc must have returned 1 (merged), stored under the lock, and both
+ * blocks must read back.
+ */
+static bool run_ufq(const char *dev, struct kfsl_verifier *skel)
+{
+	volatile struct kfsl_ufq *st = &skel->bss->ufq_state;
+	struct {
+		struct bpf_spin_lock lock;
+		__u64 v;
+	} val = {};
+	struct bpf_link *link;
+	unsigned char *buf = NULL;
+	pid_t a = -1, b = -1;
+	int sa = -1, sb = -1;
+	bool ok = false;
+	int key = 0, fd, i, err;
+	double t;
+
+	if (posix_memalign((void **)&buf, 4096, 3 * 4096)) {
+		ksft_print_msg("no memory\n");
+		return false;
+	}
+	for (i = 0; i < 4096; i++) {
+		buf[i] = 0xa0 ^ (i * 7);
+		buf[4096 + i] = 0x5b ^ (i * 13);
+	}
+	link = bpf_map__attach_struct_ops(skel->maps.ufq_flagged_ops);
+	if (!link) {
+		ksft_print_msg("attaching ufq_flagged_ops failed: %s\n",
+			       strerror(errno));
+		goto out;
+	}
+	a = ufq_writer(dev, buf, 0);
+	for (t = now() + 5; !st->inserted && now() < t; )
+		usleep(1000);
+	if (!st->inserted)
+		ksft_print_msg("the scheduler got no request of %s in 5 s\n",
+			       dev);
+	b = ufq_writer(dev, buf + 4096, 4096);
+	sa = a > 0 ? ufq_wait(a, 10) : -1;
+	sb = b > 0 ? ufq_wait(b, 10) : -1;
+	/* a held request goes back to the kernel at the detach */
+	bpf_link__destroy(link);
+	if (a > 0 && sa < 0)
+		sa = ufq_wait(a, 10);
+	if (b > 0 && sb < 0)
+		sb = ufq_wait(b, 10);
+	ksft_print_msg("writers exited %d and %d; the scheduler saw %u inserted, %u dispatched, %u merge_req calls\n",
+		       sa, sb, st->inserted, st->dispatched, st->merge_calls);
+	err = bpf_map__lookup_elem(skel->maps.vals, &key, sizeof(key),
+				   &val, sizeof(val), 0);
+	if (err) {
+		ksft_print_msg("map lookup failed: %s\n", strerror(-err));
+		goto out;
+	}
+	ksft_print_msg("bpf_request_try_merge() under the lock returned %lld\n",
+		       (long long)val.v);
+	fd = open(dev, O_RDONLY | O_DIRECT);
+	if (fd < 0 || pread(fd, buf + 8192, 4096, 0) != 4096 ||
+	    memcmp(buf + 8192, buf, 4096) ||
+	    pread(fd, buf + 8192, 4096, 4096) != 4096 ||
+	    memcmp(buf + 8192, buf + 4096, 4096)) {
+		ksft_print_msg("%s: the two blocks do not read back\n", dev);
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	ok = sa == 0 && sb == 0 && st->merge_calls >= 1 && val.v == 1 &&
+	     st->inserted == 1 && st->dispatched == 1;
+out:
+	free(buf);
+	return ok;
+}
+
 static void run_case(const struct kfsl_case *c)
 {
+	const char *dev = NULL;
 	struct kfsl_verifier *skel;
 	struct bpf_program *prog;
+	struct bpf_map *map;
 	bool ok = false;
 	int err;
 
@@ -267,10 +421,20 @@ static void run_case(const struct kfsl_case *c)
 			       c->prog);
 		goto out;
 	}
-	/* All programs are in "?" sections: only this one gets loaded */
+	/*
+	 * All programs are in "?" sections: only this one gets loaded.  A
+	 * struct_ops program is loaded with the maps that use it: create only
+	 * the case's own map (libbpf then loads only its programs).
+	 */
+	bpf_object__for_each_map(map, skel->obj)
+		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
+			bpf_map__set_autocreate(map, c->map &&
+						!strcmp(bpf_map__name(map), c->map));
 	bpf_program__set_autoload(prog, true);
 	bpf_program__set_log_buf(prog, vlog, sizeof(vlog));
 	bpf_program__set_log_level(prog, 1);
+	if (c->run == RUN_UFQ && !ufq_set_target(skel, &dev))
+		goto out;
 
 	err = kfsl_verifier__load(skel);
 	if (!c->msg) {
@@ -280,7 +444,8 @@ static void run_case(const struct kfsl_case *c)
 			print_diag("verifier: ", vlog);
 			goto out;
 		}
-		ok = check_run(c, skel, prog);
+		ok = c->run == RUN_UFQ ? run_ufq(dev, skel) :
+		     check_run(c, skel, prog);
 	} else if (!err) {
 		ksft_print_msg("%s: accepted, expected rejected with \"%s\"\n",
 			       c->prog, c->msg);
@@ -423,6 +588,34 @@ static bool set_refused(const struct kfsl_refusal *r)
 	return true;
 }
 
+/*
+ * Test kfuncs belong in test modules: the kernel image has none for
+ * KF_SPIN_LOCK (the flagged built-in kfuncs are UFQ's)
+ */
+static bool no_test_kfunc(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok;
+	int id;
+
+	if (!btf) {
+		ksft_print_msg("vmlinux BTF: %s\n", strerror(errno));
+		return false;
+	}
+	id = btf__find_by_name_kind(btf, OLD_TEST_KFUNC, BTF_KIND_FUNC);
+	ok = id == -ENOENT;
+	if (!ok)
+		ksft_print_msg("vmlinux BTF has %s (id %d): a test kfunc in the kernel image\n",
+			       OLD_TEST_KFUNC, id);
+	if (btf__find_by_name_kind(btf, "bpf_request_try_merge",
+				   BTF_KIND_FUNC) < 0) {
+		ksft_print_msg("vmlinux BTF lacks bpf_request_try_merge\n");
+		ok = false;
+	}
+	btf__free(btf);
+	return ok;
+}
+
 int main(int argc, char **argv)
 {
 	bool loaded;
@@ -449,6 +642,7 @@ int main(int argc, char **argv)
 		ksft_test_result(loaded && kfd >= 0 && set_refused(&refusals[i]),
 				 "%s\n", refusals[i].name);
 
+	ksft_test_result(no_test_kfunc(), "no_test_kfunc_in_the_kernel_image\n");
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		run_case(&cases[i]);
 

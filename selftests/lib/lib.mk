@@ -51,8 +51,10 @@ $(OUTPUT)/%: %.c $(BPF_SKELS) $(wildcard *.h) | $(OUTPUT)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 # Kernel modules are built from a copy: 6.12 builds external modules in
-# their source directory, and the repository stays clean.
-$(OUTPUT)/%.ko: %.c | $(OUTPUT)
+# their source directory, and the repository stays clean.  A module's BTF
+# is split BTF on the vmlinux it was built against, which refuses it
+# ("failed to validate module BTF") after any relink: rebuild it then.
+$(OUTPUT)/%.ko: %.c $(KBUILD_OUTPUT)/vmlinux | $(OUTPUT)
 	mkdir -p $(OUTPUT)/mod-$*
 	cp $< $(OUTPUT)/mod-$*/
 	echo 'obj-m := $*.o' > $(OUTPUT)/mod-$*/Kbuild
