@@ -38,7 +38,7 @@ DEV_STATES = {0: "DEAD", 1: "LIVE", 2: "QUIESCED"}
 FEATURE_FLAGS: tuple[tuple[str, int], ...] = (
     ("SUPPORT_ZERO_COPY", 0), ("URING_CMD_COMP_IN_TASK", 1), ("NEED_GET_DATA", 2),
     ("USER_RECOVERY", 3), ("USER_RECOVERY_REISSUE", 4), ("UNPRIVILEGED_DEV", 5),
-    ("CMD_IOCTL_ENCODE", 6), ("USER_COPY", 7), ("ZONED", 8),
+    ("CMD_IOCTL_ENCODE", 6), ("USER_COPY", 7), ("ZONED", 8), ("BPF", 40),
 )
 IO_FLAGS: tuple[tuple[str, int], ...] = (
     ("ACTIVE", 0), ("OWNED_BY_SRV", 1), ("ABORTED", 2), ("NEED_GET_DATA", 3),
