@@ -5,42 +5,53 @@
 # 2.3 sources, built on the host by `harness build`, harness/liburing.py):
 # every test/*.t that liburing's `make runtests` runs, one KTAP result each,
 # in liburing's convention: a test passes with exit 0, skips with 77, and is
-# sent SIGINT after $LIBURING_TIMEOUT seconds (runtests.sh's 60, scaled by
-# HARNESS_TIMEOUT_SCALE), then killed 60 seconds later.  A test that runs
-# until it is interrupted (a4c0b3decb33.t: 5000 forks, 60 s and more under
-# TCG; its SIGINT handler exits 0) passes when it exits 0 after the SIGINT,
-# as runtests.sh's "timed out (may not be a failure)" means; unlike
-# runtests.sh, a test that the SIGINT or the kill ends, or that exits
-# non-zero, fails.  Each test runs in a directory on a tmpfs, emptied after
-# it, its cwd (the tests create their files in "."), with
-# exec-target.t beside it (timeout.t executes ./exec-target.t); no test
-# device is configured, as runtests.sh without a config.local.
+# sent SIGINT after $LIBURING_TIMEOUT seconds (runtests.sh's 60, times 1.5
+# for TCG with lockdep and KFENCE, scaled by HARNESS_TIMEOUT_SCALE), then
+# killed 60 seconds later.  A test that runs until it is interrupted
+# (a4c0b3decb33.t: 5000 forks; its SIGINT handler exits 0) passes when it
+# exits 0 after the SIGINT, as runtests.sh's "timed out (may not be a
+# failure)" means; unlike runtests.sh, a test that the SIGINT or the kill
+# ends, or that exits non-zero, fails.  No test device is configured, as
+# runtests.sh without a config.local.
+#
+# The tests run on $LIBURING_JOBS lanes at once (2: the guest's CPUs; most
+# tests wait rather than compute).  Each lane is a bash in its own network
+# namespace (tests bind fixed ports) with its own cwd on a tmpfs (the
+# tests create their files in "."), emptied after each test, with
+# exec-target.t beside it (timeout.t executes ./exec-target.t).  The
+# results are printed in the order of the list, as they come.
 #
 # A test that fails is run once more, and only one that fails both times
-# fails (a few are timing-sensitive under TCG).  A test listed in
-# base-failures (it does not pass on the unpatched base kernel, measured
-# with liburing.sh in a guest of `harness build --profile unpatched`) that does not pass is
-# an expected failure, "not ok N NAME # XFAIL base: REASON"; every other
-# failure and every skip fails (skips only under HARNESS_STRICT=1, through
-# the harness's strict verdict).  The last result checks that every name
-# of base-failures is one of the tests.
+# fails (a few are timing-sensitive under TCG); a listed base failure runs
+# once.  A test listed in base-failures (it does not pass on the unpatched
+# base kernel, measured with liburing.sh in a guest of `harness build
+# --profile unpatched`) that does not pass is an expected failure, "not ok
+# N NAME # XFAIL base: REASON"; every other failure and every skip fails
+# (skips only under HARNESS_STRICT=1, through the harness's strict
+# verdict).  The last result checks that every name of base-failures is
+# one of the tests.
 #
-# Environment: OUTPUT (the area's build directory, holding src/test/*.t and
-# the list "tests"), LIBURING_TIMEOUT, LIBURING_KILL_AFTER, LIBURING_TESTS (a space-separated
-# subset, for a developer), LIBURING_WORK (where the tmpfs is mounted).
+# Environment: OUTPUT (the area's build directory, holding src/test/*.t
+# and the list "tests"), LIBURING_TIMEOUT, LIBURING_KILL_AFTER,
+# LIBURING_JOBS, LIBURING_TESTS (a space-separated subset, for a
+# developer), LIBURING_BASE_LIST (another list), LIBURING_WORK (a
+# directory to use instead of a tmpfs mounted on /run/liburing-work),
+# LIBURING_NETNS=0 (lanes without their own network namespace, for a
+# user who may not create one).
 
-DIR=$(dirname "$(readlink -f "$0")")
+SELF=$(readlink -f "$0")
+DIR=$(dirname "$SELF")
 OUTPUT=${OUTPUT:-$(readlink -f "$DIR/../../build/selftests/liburing")}
 . "$DIR/../lib/strict.sh"
 
 SCALE=${HARNESS_TIMEOUT_SCALE:-1}
-TIMEOUT=${LIBURING_TIMEOUT:-$(awk -v s="$SCALE" 'BEGIN { printf "%d", 60 * s + 0.5 }')}
+TIMEOUT=${LIBURING_TIMEOUT:-$(awk -v s="$SCALE" 'BEGIN { printf "%d", 90 * s + 0.5 }')}
 KILL_AFTER=${LIBURING_KILL_AFTER:-60}
 TESTDIR=$OUTPUT/src/test
 BASE_LIST=${LIBURING_BASE_LIST:-$DIR/base-failures}
 WORK=${LIBURING_WORK:-/run/liburing-work}
 
-echo "TAP version 13"
+[ "${1:-}" = --lane ] || echo "TAP version 13"
 [ -s "$OUTPUT/tests" ] || {
 	echo "# liburing's tests are not built (no $OUTPUT/tests): run \`harness build\`"
 	fail_area "liburing tests not built"
@@ -55,27 +66,7 @@ while read -r name reason; do
 	BASE[$name]=$reason
 done < "$BASE_LIST"
 
-if [ -z "${LIBURING_WORK:-}" ]; then
-	mkdir -p "$WORK" && mount -t tmpfs -o size=1g,mode=1777 liburing "$WORK" ||
-		fail_area "cannot mount a tmpfs on $WORK"
-	trap 'cd /; umount "$WORK"' EXIT
-else
-	trap 'rm -rf "$WORK/cwd"' EXIT
-fi
-
-N=0
-FAILED=0
-TOTAL_START=$EPOCHSECONDS
-
-# One cwd for every test, emptied after each (but for exec-target.t):
-# bash builtins only, since every exec costs about a second under TCG
-# with a 9p root.
-CWD=$WORK/cwd
-mkdir -p "$CWD" && ln -sf "$TESTDIR/exec-target.t" "$CWD/exec-target.t" ||
-	fail_area "cannot create $CWD"
-shopt -s nullglob dotglob
-
-# run_one NAME: the test in the cwd; sets RC, OUT, SECS
+# run_one NAME: the test in the lane's cwd; sets RC, OUT, SECS
 run_one() {
 	local start=$EPOCHSECONDS left=()
 	OUT=$(cd "$CWD" && timeout --preserve-status -s INT -k "$KILL_AFTER" "$TIMEOUT" \
@@ -99,48 +90,138 @@ diag() {
 	printf '%s\n' "$OUT" | tail -n 25 | sed -e 's/^/# /'
 }
 
-echo "1..$((${#TESTS[@]} + 1))"
-for t in "${TESTS[@]}"; do
-	N=$((N + 1))
-	listed=${BASE[$t]+yes}
+# test_result N NAME: runs the test (twice if it fails and is not listed)
+# and prints its KTAP result with its diagnostics; returns 1 when the
+# result counts as a failure of the area.
+test_result() {
+	local n=$1 t=$2 listed=${BASE[$2]+yes} first retried=
 	if [ ! -x "$TESTDIR/$t" ]; then
 		echo "# $TESTDIR/$t is not built"
-		echo "not ok $N $t"
-		FAILED=$((FAILED + 1))
-		continue
+		echo "not ok $n $t"
+		return 1
 	fi
-	run_one "$t" 1
-	first=$RC retried=
-	if [ "$RC" -ne 0 ] && [ "$RC" -ne 77 ]; then
+	run_one "$t"
+	first=$RC
+	# A second run is for a timing-sensitive test; a listed base failure
+	# is expected to fail, and its first run decides.
+	if [ "$RC" -ne 0 ] && [ "$RC" -ne 77 ] && [ -z "$listed" ]; then
 		diag
 		echo "# $t: $(why "$RC") in ${SECS}s, running it again"
 		retried=" (first run ${SECS}s)"
-		run_one "$t" 2
+		run_one "$t"
 	fi
-	echo "# time $t ${SECS}s$retried"
+	echo "# time $t ${SECS}s$retried (lane $LANE)"
 	if [ "$RC" -eq 0 ]; then
 		[ "$SECS" -ge "$TIMEOUT" ] &&
 			echo "# $t: ran until its SIGINT at ${TIMEOUT}s, then exited 0"
 		[ "$first" -ne 0 ] && echo "# $t: failed once ($(why "$first")), passed on the retry"
 		[ -n "$listed" ] && echo "# $t passes, but base-failures lists it: ${BASE[$t]}"
-		echo "ok $N $t"
-		continue
+		echo "ok $n $t"
+		return 0
 	fi
 	diag
 	if [ -n "$listed" ]; then
 		echo "# $t: $(why "$RC")"
-		echo "not ok $N $t # XFAIL base: ${BASE[$t]}"
+		echo "not ok $n $t # XFAIL base: ${BASE[$t]}"
 	elif [ "$RC" -eq 77 ]; then
-		echo "ok $N $t # SKIP liburing: $(printf '%s\n' "$OUT" | grep . | tail -n 1)"
-		strict_mode && FAILED=$((FAILED + 1))
+		echo "ok $n $t # SKIP liburing: $(printf '%s\n' "$OUT" | grep . | tail -n 1)"
+		strict_mode && return 1
 	else
 		echo "# $t: $(why "$RC") twice (first: $(why "$first"))"
-		echo "not ok $N $t"
-		FAILED=$((FAILED + 1))
+		echo "not ok $n $t"
+		return 1
 	fi
+	return 0
+}
+
+# A lane: its own network namespace (several tests bind fixed ports) and
+# cwd; it takes the next test nobody has taken (an O_EXCL claim file, so
+# with bash builtins only: every exec costs about a second under TCG with
+# a 9p root), writes the result to $RES/N.out and then its status to
+# $RES/N.rc, until none is left.
+if [ "${1:-}" = --lane ]; then
+	LANE=$2
+	RES=$LIBURING_LANE_RES
+	CWD=$LIBURING_LANE_WORK/cwd.$LANE
+	if [ "${LIBURING_NETNS:-1}" != 0 ]; then
+		ip link set lo up || fail_area "lane $LANE: no loopback in its network namespace"
+	fi
+	mkdir -p "$CWD" && ln -sf "$TESTDIR/exec-target.t" "$CWD/exec-target.t" ||
+		fail_area "cannot create $CWD"
+	shopt -s nullglob dotglob
+	for ((i = 1; i <= ${#TESTS[@]}; i++)); do
+		(set -C; : > "$RES/$i.claim") 2>/dev/null || continue
+		test_result "$i" "${TESTS[i - 1]}" > "$RES/$i.out"
+		echo $? > "$RES/$i.rc"
+	done
+	exit 0
+fi
+
+JOBS=${LIBURING_JOBS:-2}
+if [ -z "${LIBURING_WORK:-}" ]; then
+	mkdir -p "$WORK" && mount -t tmpfs -o size=1g,mode=1777 liburing "$WORK" ||
+		fail_area "cannot mount a tmpfs on $WORK"
+	trap 'cd /; umount "$WORK"' EXIT
+else
+	trap 'rm -rf "$WORK"/cwd.* "$WORK/results"' EXIT
+fi
+RES=$WORK/results
+mkdir -p "$RES" || fail_area "cannot create $RES"
+
+FAILED=0
+LOGGED=
+TOTAL_START=$EPOCHSECONDS
+echo "1..$((${#TESTS[@]} + 1))"
+NETNS=(unshare --net --)
+if [ "${LIBURING_NETNS:-1}" = 0 ]; then
+	NETNS=()
+	echo "# $JOBS lanes, in this network namespace (LIBURING_NETNS=0)"
+else
+	echo "# $JOBS lanes, each in its own network namespace"
+fi
+LANES=()
+for ((l = 1; l <= JOBS; l++)); do
+	LIBURING_LANE_RES=$RES LIBURING_LANE_WORK=$WORK \
+		"${NETNS[@]}" bash "$SELF" --lane "$l" > "$RES/lane.$l.log" 2>&1 &
+	LANES+=($!)
 done
 
-N=$((N + 1))
+# What a lane said outside its results (it failed to start, or died).
+lane_logs() {
+	local l
+	for ((l = 1; l <= JOBS; l++)); do
+		[ -s "$RES/lane.$l.log" ] && sed -e "s/^/# lane $l: /" "$RES/lane.$l.log"
+	done
+}
+
+# The results in order, as they come: waiting with read -t on a FIFO
+# nobody writes (a sleep without an exec).
+mkfifo "$RES/idle" && exec {IDLE}<> "$RES/idle" || fail_area "cannot make $RES/idle"
+lanes_alive() {
+	local pid
+	for pid in "${LANES[@]}"; do kill -0 "$pid" 2>/dev/null && return 0; done
+	return 1
+}
+for ((i = 1; i <= ${#TESTS[@]}; i++)); do
+	while [ ! -s "$RES/$i.rc" ]; do
+		if ! lanes_alive && [ ! -s "$RES/$i.rc" ]; then
+			echo "# every lane exited before ${TESTS[i - 1]} had a result"
+			[ -n "$LOGGED" ] || lane_logs
+			LOGGED=1
+			echo "not ok $i ${TESTS[i - 1]}"
+			FAILED=$((FAILED + 1))
+			continue 2
+		fi
+		read -r -t 1 -u "$IDLE" _ || :
+	done
+	printf '%s\n' "$(< "$RES/$i.out")"
+	[ "$(< "$RES/$i.rc")" = 0 ] || FAILED=$((FAILED + 1))
+done
+wait
+exec {IDLE}<&-
+[ -n "$LOGGED" ] || lane_logs
+
+N=$((${#TESTS[@]} + 1))
 declare -A KNOWN
 while read -r t; do KNOWN[$t]=1; done < "$OUTPUT/tests"
 stale=()
@@ -152,5 +233,5 @@ else
 	echo "not ok $N base-failures"
 	FAILED=$((FAILED + 1))
 fi
-echo "# liburing: ${#TESTS[@]} tests in $((EPOCHSECONDS - TOTAL_START))s, $FAILED failed"
+echo "# liburing: ${#TESTS[@]} tests in $((EPOCHSECONDS - TOTAL_START))s on $JOBS lanes, $FAILED failed"
 [ "$FAILED" -eq 0 ]
