@@ -955,6 +955,27 @@ static int t_link_nop_bpf_nop(void)
 	return KSFT_PASS;
 }
 
+/*
+ * A BPF operation (user_data @ud) linked by @link to a NOP (@ud + 1): both
+ * complete with the results expected.
+ */
+static int bpf_then_nop(struct fixture *f, uint32_t bpf_flags, uint8_t link,
+			uint64_t ud, int want_bpf, int want_nop)
+{
+	struct io_uring_cqe cqe[2];
+	struct io_uring_sqe *sqe;
+
+	sqe = sqe_or_die(&f->r);
+	prep_bpf(sqe, 0, bpf_flags, NULL, 0, ud);
+	sqe->flags = link;
+	iou_prep_nop(sqe_or_die(&f->r), ud + 1);
+	CHECK(!submit_wait(&f->r, 2, cqe), "submit");
+	CHECK(cqe[0].user_data == ud && cqe[0].res == want_bpf, "BPF: %d", cqe[0].res);
+	CHECK(cqe[1].user_data == ud + 1 && cqe[1].res == want_nop, "NOP after: %d",
+	      cqe[1].res);
+	return KSFT_PASS;
+}
+
 static int t_link_failure(void)
 {
 	struct io_uring_cqe cqe[3];
@@ -975,29 +996,14 @@ static int t_link_failure(void)
 	CHECK(cqe[1].user_data == 2 && cqe[1].res == -EIO, "BPF: %d", cqe[1].res);
 	CHECK(cqe[2].user_data == 3 && cqe[2].res == -ECANCELED, "NOP after: %d", cqe[2].res);
 	/* set_result(-5) fails it as well */
-	sqe = sqe_or_die(&f.r);
-	prep_bpf(sqe, 0, OPB_FLAGS(OPB_SET_NEG_ARG, 5), NULL, 0, 4);
-	sqe->flags = IOSQE_IO_LINK;
-	iou_prep_nop(sqe_or_die(&f.r), 5);
-	CHECK(!submit_wait(&f.r, 2, cqe), "submit");
-	CHECK(cqe[0].user_data == 4 && cqe[0].res == -5, "BPF: %d", cqe[0].res);
-	CHECK(cqe[1].user_data == 5 && cqe[1].res == -ECANCELED, "NOP after: %d", cqe[1].res);
+	CHECK(bpf_then_nop(&f, OPB_FLAGS(OPB_SET_NEG_ARG, 5), IOSQE_IO_LINK, 4,
+			   -5, -ECANCELED) == KSFT_PASS, "set_result(-5)");
 	/* a failing prep cancels the link too */
-	sqe = sqe_or_die(&f.r);
-	prep_bpf(sqe, 0, OPB_FLAGS(OPB_PREP_FAIL, ENOMSG), NULL, 0, 6);
-	sqe->flags = IOSQE_IO_LINK;
-	iou_prep_nop(sqe_or_die(&f.r), 7);
-	CHECK(!submit_wait(&f.r, 2, cqe), "submit");
-	CHECK(cqe[0].user_data == 6 && cqe[0].res == -ENOMSG, "BPF: %d", cqe[0].res);
-	CHECK(cqe[1].user_data == 7 && cqe[1].res == -ECANCELED, "NOP after: %d", cqe[1].res);
+	CHECK(bpf_then_nop(&f, OPB_FLAGS(OPB_PREP_FAIL, ENOMSG), IOSQE_IO_LINK, 6,
+			   -ENOMSG, -ECANCELED) == KSFT_PASS, "failing prep");
 	/* a hard link continues */
-	sqe = sqe_or_die(&f.r);
-	prep_bpf(sqe, 0, OPB_FLAGS(OPB_RET_NEG_ARG, EIO), NULL, 0, 8);
-	sqe->flags = IOSQE_IO_HARDLINK;
-	iou_prep_nop(sqe_or_die(&f.r), 9);
-	CHECK(!submit_wait(&f.r, 2, cqe), "submit");
-	CHECK(cqe[0].user_data == 8 && cqe[0].res == -EIO, "BPF: %d", cqe[0].res);
-	CHECK(cqe[1].user_data == 9 && cqe[1].res == 0, "NOP after a hard link: %d", cqe[1].res);
+	CHECK(bpf_then_nop(&f, OPB_FLAGS(OPB_RET_NEG_ARG, EIO), IOSQE_IO_HARDLINK, 8,
+			   -EIO, 0) == KSFT_PASS, "hard link");
 	/* a cancelled BPF operation: cleanup_fn only, as io_uring cancels links */
 	f.skel->bss->nr_prep = f.skel->bss->nr_issue = 0;
 	f.skel->bss->nr_fail = f.skel->bss->nr_cleanup = 0;
