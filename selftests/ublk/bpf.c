@@ -6,8 +6,10 @@
  * up to date.
  *
  * An object is FILE, or NAME for ublk_NAME.bpf.o next to this program.  It
- * has exactly one struct_ops map, of type ublk_bpf_ops, whose first member
- * is the u32 id.  If it has an array map named srv_written, the server
+ * has exactly one struct_ops map of type ublk_bpf_ops, and at most one of
+ * type bpf_aio_complete_ops (bpf aio: the loop targets), each with the u32
+ * id first; both get the same id, and the BPF parameter names the files
+ * of the target for the aios.  If it has an array map named srv_written, the server
  * sizes it to one entry per UBLK_BPF_CHUNK of the device, marks the chunks
  * where the backing files have data before the device starts, and marks
  * every chunk a write, write-zeroes or discard it served before it commits
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "ublk.h"
@@ -121,13 +124,40 @@ static int mark_file_data(struct ublk_dev *dev)
 	return 0;
 }
 
+/* the name of the struct of struct_ops map @map */
+static const char *st_ops_type(struct bpf_object *obj, struct bpf_map *map)
+{
+	const struct btf_type *t;
+	struct btf *btf = bpf_object__btf(obj);
+
+	if (!btf)
+		return "";
+	t = btf__type_by_id(btf, bpf_map__btf_value_type_id(map));
+	return t ? btf__name_by_offset(btf, t->name_off) : "";
+}
+
+/* give struct_ops map @map the id of the device's ops */
+static int set_ops_id(struct ublk_dev *dev, const char *path,
+		      struct bpf_map *map)
+{
+	size_t size;
+	uint32_t *id;
+
+	id = bpf_map__initial_value(map, &size);
+	if (!id || size < sizeof(*id)) {
+		ublk_err("bpf: %s: struct_ops map %s has no data", path,
+			 bpf_map__name(map));
+		return -EINVAL;
+	}
+	*id = dev->bpf_ops_id;
+	return 0;
+}
+
 int ublk_bpf_load(struct ublk_dev *dev)
 {
 	char path[PATH_MAX];
-	struct bpf_map *map, *ops = NULL;
+	struct bpf_map *map, *ops = NULL, *aio_ops = NULL;
 	struct bpf_object *obj;
-	size_t size;
-	uint32_t *id;
 	int ret;
 
 	libbpf_set_print(libbpf_print);
@@ -142,29 +172,30 @@ int ublk_bpf_load(struct ublk_dev *dev)
 		return ret;
 	}
 	bpf_object__for_each_map(map, obj) {
-		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS) {
-			if (ops) {
-				ublk_err("bpf: %s: more than one struct_ops map",
-					 path);
-				ret = -EINVAL;
-				goto err;
-			}
-			ops = map;
+		struct bpf_map **slot = &ops;
+
+		if (bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS)
+			continue;
+		if (!strcmp(st_ops_type(obj, map), "bpf_aio_complete_ops"))
+			slot = &aio_ops;
+		if (*slot) {
+			ublk_err("bpf: %s: more than one struct_ops map of type %s",
+				 path, st_ops_type(obj, map));
+			ret = -EINVAL;
+			goto err;
 		}
+		*slot = map;
 	}
 	if (!ops) {
 		ublk_err("bpf: %s: no struct ublk_bpf_ops map", path);
 		ret = -EINVAL;
 		goto err;
 	}
-	id = bpf_map__initial_value(ops, &size);
-	if (!id || size < sizeof(*id)) {
-		ublk_err("bpf: %s: struct_ops map %s has no data", path,
-			 bpf_map__name(ops));
-		ret = -EINVAL;
+	ret = set_ops_id(dev, path, ops);
+	if (!ret && aio_ops)
+		ret = set_ops_id(dev, path, aio_ops);
+	if (ret)
 		goto err;
-	}
-	*id = dev->bpf_ops_id;
 
 	map = bpf_object__find_map_by_name(obj, "srv_written");
 	if (map) {
@@ -186,6 +217,14 @@ int ublk_bpf_load(struct ublk_dev *dev)
 			goto err;
 		}
 	}
+	/* the completions first: the device starts with both */
+	if (aio_ops) {
+		dev->bpf_aio_link = bpf_map__attach_struct_ops(aio_ops);
+		if (!dev->bpf_aio_link) {
+			ret = -errno;
+			goto err_log;
+		}
+	}
 	dev->bpf_link = bpf_map__attach_struct_ops(ops);
 	if (!dev->bpf_link) {
 		ret = -errno;
@@ -199,6 +238,10 @@ int ublk_bpf_load(struct ublk_dev *dev)
 err_log:
 	print_bpf_log();
 	ublk_err("bpf: %s: %s", path, strerror(-ret));
+	if (dev->bpf_aio_link) {
+		bpf_link__destroy(dev->bpf_aio_link);
+		dev->bpf_aio_link = NULL;
+	}
 err:
 	dev->bpf_written_fd = -1;
 	bpf_object__close(obj);
@@ -215,6 +258,10 @@ void ublk_bpf_unload(struct ublk_dev *dev)
 		return;
 	bpf_link__destroy(dev->bpf_link);
 	dev->bpf_link = NULL;
+	if (dev->bpf_aio_link) {
+		bpf_link__destroy(dev->bpf_aio_link);
+		dev->bpf_aio_link = NULL;
+	}
 	ublk_log("dev %d: BPF ops %u unregistered", dev->info.dev_id,
 		 dev->bpf_ops_id);
 }

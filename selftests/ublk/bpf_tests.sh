@@ -12,6 +12,12 @@
 #              whole and compared with its backing file, both paths ran
 # failures     an unknown ops id at START_DEV, an id registered twice,
 #              unregistering during I/O, programs the verifier refuses
+# bpf_loop     the loop target wholly in BPF with bpf aio (progs/
+#              ublk_loop*.bpf.c): fio verify at 4k and 512k, QD 1 and 32,
+#              from ->queue_rq() and from a sleepable daemon callback
+#              (IOCB_NOWAIT inline); ext4 on it; flush, discard and
+#              write-zeroes on the backing file; a bad file index; delete
+#              with aios in flight
 
 # bstat ID NAME: counter NAME of device ID
 bstat() { cat "/sys/block/ublkb$1/bpf/$2"; }
@@ -314,17 +320,229 @@ t_bpf_refused() {
 	bad_null_io)	set -- "$1" "Possibly NULL pointer passed to trusted arg0" ;;
 	bad_prog_type)	set -- "$1" "calling kernel function ublk_bpf_get_dev_id is not allowed" ;;
 	bad_sleepable)	set -- "$1" "attach to unsupported member queue_io_cmd of struct ublk_bpf_ops" ;;
+	bad_aio_leak)	set -- "$1" "^bpf: Unreleased reference id=[0-9]+ alloc_insn=[0-9]+$" ;;
+	bad_aio_prog_type) set -- "$1" "calling kernel function bpf_aio_alloc is not allowed" ;;
 	esac
 	"$UBLK" add -t null --bpf "$1" > "$WORK/add.out" 2> "$WORK/add.err"
 	st=$?
 	[ $st != 0 ] || { msg "add succeeded"; return 1; }
-	if ! grep -qF "$2" "$WORK/add.err"; then
+	if ! grep -qE "$2" "$WORK/add.err"; then
 		msg "no '$2' in what add printed:"
 		msg_file "$WORK/add.err"
 		return 1
 	fi
-	msg "$(grep -F "$2" "$WORK/add.err" | head -1)"
+	msg "$(grep -E "$2" "$WORK/add.err" | head -1)"
 	wait_for 10 test -z "$(ublk_ids)" || { msg "device left: $(ublk_ids)"; return 1; }
+}
+
+# astats ID: aio_submitted aio_completed aio_wq aio_errors, one line
+astats() {
+	echo "$(bstat "$1" aio_submitted) $(bstat "$1" aio_completed) $(bstat "$1" aio_wq) $(bstat "$1" aio_errors)"
+}
+
+# bpf_loop_check ID MIN: every I/O of the device so far was BPF's through
+# one aio each: at least MIN handled, as many aios submitted and
+# completed, nothing redirected, no error, and the block layer's count of
+# reads and writes no more than what BPF handled (the server saw none)
+bpf_loop_check() {
+	local h r s e as ac aw ae rd wr rc=0
+	read -r h r s e <<< "$(bstats "$1")"
+	read -r as ac aw ae <<< "$(astats "$1")"
+	read -r rd _ _ _ wr _ < "/sys/block/ublkb$1/stat"
+	msg "handled $h, redirected $r, errors $e; aio submitted $as, completed $ac, workqueue $aw, errors $ae; block layer: $rd reads, $wr writes"
+	if [ "$h" -lt "$2" ] || [ "$r" != 0 ] || [ "$e" != 0 ] || [ "$ae" != 0 ] ||
+	   [ "$as" != "$h" ] || [ "$ac" != "$h" ] || [ $((rd + wr)) -gt "$h" ]; then
+		msg "not every I/O done by BPF through one aio"
+		rc=1
+	fi
+	return $rc
+}
+
+# bpf_loop_fio JOBS...: fio random writes verified (crc32c) on $DEV, one
+# job per BS:QD:BYTES, one after the other
+bpf_loop_fio() {
+	local args=() j bs qd size prev=
+	for j in "$@"; do
+		IFS=: read -r bs qd size <<< "$j"
+		args+=(--name="$bs-qd$qd" --bs="$bs" --iodepth="$qd" --io_size="$size")
+		[ -n "$prev" ] && args+=(--wait_for="$prev")
+		prev=$bs-qd$qd
+	done
+	fio --output="$WORK/fio.out" --thread --direct=1 --ioengine=io_uring \
+		--filename="$DEV" --rw=randwrite --randrepeat=0 --size=16M \
+		--verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 \
+		"${args[@]}" > "$WORK/fio.err" 2>&1 ||
+		{ msg "fio failed:"; msg_file "$WORK/fio.err"; msg_file "$WORK/fio.out"; return 1; }
+}
+
+# t_bpf_loop QUEUES: the loop target wholly in BPF (aios from
+# ->queue_rq()): fio verify at 4k and 512k, QD 1 and 32; the device
+# equals its file; every I/O BPF's
+t_bpf_loop() {
+	local rc=0
+	mkfile "$TMP/bl" 16M
+	add -t loop -q "$1" --bpf loop "$TMP/bl" || return 1
+	bpf_loop_fio 4k:1:128k 4k:32:512k 512k:1:2M 512k:32:8M || rc=1
+	cmp "$DEV" "$TMP/bl" > "$WORK/cmp.out" 2>&1 ||
+		{ msg "the device does not read as its file:"; msg_file "$WORK/cmp.out"; rc=1; }
+	# 32 + 128 + 4 + 16 writes and their verify reads
+	bpf_loop_check "$ID" 360 || rc=1
+	del_dev "$ID" "$SRV" || rc=1
+	rm -f "$TMP/bl"
+	return $rc
+}
+
+# bpf_ext4 SIZE: an ext4 over the kernel loop driver at $WORK/ext4 (a
+# file system with IOCB_NOWAIT, which tmpfs has not)
+bpf_ext4() {
+	mkfile "$TMP/ext4.img" "$1"
+	mkdir -p "$WORK/ext4"
+	LOOPDEV=$(losetup -f --show "$TMP/ext4.img") &&
+		mkfs.ext4 -q -F -b 4096 "$LOOPDEV" && mount "$LOOPDEV" "$WORK/ext4"
+}
+
+bpf_ext4_end() {
+	umount "$WORK/ext4" && losetup -d "$LOOPDEV" && LOOPDEV=
+	rm -f "$TMP/ext4.img"
+}
+
+# t_bpf_loop_daemon: the loop target from a sleepable
+# queue_io_cmd_daemon, on a file of ext4: fio verify, the device equals
+# its file, reads and writes done inline (IOCB_NOWAIT): fewer aios on the
+# workqueue than submitted
+t_bpf_loop_daemon() {
+	local rc=0 as aw f=$WORK/ext4/bl
+	bpf_ext4 64M || return 1
+	pattern "$f" $((16 << 20))
+	add -t loop --bpf loop_daemon "$f" || { bpf_ext4_end; return 1; }
+	bpf_loop_fio 4k:32:512k 512k:1:2M || rc=1
+	cmp "$DEV" "$f" > "$WORK/cmp.out" 2>&1 ||
+		{ msg "the device does not read as its file:"; msg_file "$WORK/cmp.out"; rc=1; }
+	bpf_loop_check "$ID" 272 || rc=1
+	read -r as _ aw _ <<< "$(astats "$ID")"
+	if [ "$aw" -ge "$as" ]; then
+		msg "no aio done inline: $aw of $as on the workqueue"
+		rc=1
+	fi
+	del_dev "$ID" "$SRV" || rc=1
+	bpf_ext4_end || rc=1
+	return $rc
+}
+
+# t_bpf_loop_mkfs: ext4 on the BPF loop target: files, checksums after
+# drop_caches, umount, e2fsck, the device equals its backing file
+t_bpf_loop_mkfs() {
+	local rc=0 i
+	mkfile "$TMP/bl" 64M
+	add -t loop --bpf loop "$TMP/bl" || return 1
+	mkdir -p "$WORK/mnt"
+	if ! mkfs.ext4 -q -F "$DEV" > "$WORK/mkfs.out" 2>&1 || ! mount "$DEV" "$WORK/mnt"; then
+		msg "mkfs.ext4 or mount failed:"; msg_file "$WORK/mkfs.out"
+		del_dev "$ID" "$SRV"
+		return 1
+	fi
+	for i in 1 2 3 4; do pattern "$WORK/mnt/f$i" $((i << 20)); done
+	(cd "$WORK/mnt" && md5sum f1 f2 f3 f4) > "$WORK/sums"
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	(cd "$WORK/mnt" && md5sum -c --quiet "$WORK/sums") > "$WORK/sums.out" 2>&1 ||
+		{ msg "checksums differ:"; msg_file "$WORK/sums.out"; rc=1; }
+	umount "$WORK/mnt" || rc=1
+	e2fsck -f -n "$DEV" > "$WORK/fsck.out" 2>&1 ||
+		{ msg "e2fsck:"; msg_file "$WORK/fsck.out"; rc=1; }
+	cmp "$DEV" "$TMP/bl" > "$WORK/cmp.out" 2>&1 ||
+		{ msg "the device does not read as its file:"; msg_file "$WORK/cmp.out"; rc=1; }
+	bpf_loop_check "$ID" 100 || rc=1
+	del_dev "$ID" "$SRV" || rc=1
+	rm -f "$TMP/bl"
+	return $rc
+}
+
+# t_bpf_loop_ops: a direct write and its fsync are two I/Os of BPF (the
+# flush an fsync aio); discard and write-zeroes punch the backing file,
+# which then reads zeroes there, and nothing else changed
+t_bpf_loop_ops() {
+	local rc=0 before after h
+	pattern "$TMP/bl" $((8 << 20))
+	cp "$TMP/bl" "$WORK/orig"
+	add -t loop --bpf loop "$TMP/bl" || return 1
+	before=$(bstats_settled "$ID")
+	dd if=/dev/urandom of="$WORK/w" bs=4k count=1 status=none
+	dd if="$WORK/w" of="$DEV" bs=4k count=1 seek=1 oflag=direct conv=fsync,notrunc status=none || rc=1
+	after=$(bstats "$ID")
+	msg "a 4k direct write and fsync: handled ${before%% *} -> ${after%% *}"
+	[ "$((${after%% *} - ${before%% *}))" = 2 ] || { msg "not 2 I/Os (the write and the flush)"; rc=1; }
+	cmp -n 4096 -i 0:4096 "$WORK/w" "$TMP/bl" || { msg "the write is not in the file"; rc=1; }
+	dd if="$WORK/w" of="$WORK/orig" bs=4k count=1 seek=1 conv=notrunc status=none
+	blkdiscard -o $((1 << 20)) -l $((1 << 20)) "$DEV" || { msg "blkdiscard failed"; rc=1; }
+	blkdiscard -z -o $((4 << 20)) -l $((1 << 20)) "$DEV" || { msg "blkdiscard -z failed"; rc=1; }
+	zeroes "$TMP/bl" $((1 << 20)) $((1 << 20)) || rc=1
+	zeroes "$TMP/bl" $((4 << 20)) $((1 << 20)) || rc=1
+	dd if=/dev/zero of="$WORK/orig" bs=1M count=1 seek=1 conv=notrunc status=none
+	dd if=/dev/zero of="$WORK/orig" bs=1M count=1 seek=4 conv=notrunc status=none
+	cmp "$WORK/orig" "$TMP/bl" > "$WORK/cmp.out" 2>&1 ||
+		{ msg "the file changed outside the discarded ranges:"; msg_file "$WORK/cmp.out"; rc=1; }
+	h=$(holes "$TMP/bl")
+	msg "(hole,data) from 0 and 4M: $h"
+	[ "$h" = "$((1 << 20)),0 $((4 << 20)),$((5 << 20))" ] || { msg "not punched"; rc=1; }
+	bpf_loop_check "$ID" 4 || rc=1
+	del_dev "$ID" "$SRV" || rc=1
+	rm -f "$TMP/bl" "$WORK/orig"
+	return $rc
+}
+
+# t_bpf_loop_badidx: a program naming file 3 of a device with one: the
+# read fails with EIO, its aio with EBADF, both counted as errors
+t_bpf_loop_badidx() {
+	local rc=0 h r s e as ac aw ae h2 r2 s2 e2 as2 ac2 aw2 ae2
+	mkfile "$TMP/bl" 8M
+	add -t loop --bpf loop_badidx "$TMP/bl" || return 1
+	read -r h r s e <<< "$(bstats_settled "$ID")"
+	read -r as ac aw ae <<< "$(astats "$ID")"
+	if region_dd "$DEV" 2 4096; then
+		msg "the read succeeded"
+		rc=1
+	elif [ "$DD_ERR" != "$EIO" ]; then
+		msg "the read failed with '$DD_ERR', not $EIO"
+		rc=1
+	fi
+	read -r h2 r2 s2 e2 <<< "$(bstats "$ID")"
+	read -r as2 ac2 aw2 ae2 <<< "$(astats "$ID")"
+	msg "handled $h -> $h2, errors $e -> $e2; aio submitted $as -> $as2, completed $ac -> $ac2, errors $ae -> $ae2"
+	if [ "$h2 $r2 $s2 $e2" != "$h $r $s $((e + 1))" ] ||
+	   [ "$as2 $ac2 $ae2" != "$((as + 1)) $((ac + 1)) $((ae + 1))" ]; then
+		msg "expected one more I/O error, one more aio submitted, completed and failed"
+		rc=1
+	fi
+	del_dev "$ID" "$SRV" || rc=1
+	rm -f "$TMP/bl"
+	return $rc
+}
+
+# t_bpf_loop_del: ublk del while fio keeps 32 512k writes in flight: the
+# device is gone within 10 s, every aio completed, no splat
+t_bpf_loop_del() {
+	local rc=0 fio_pid t0 i
+	mkfile "$TMP/bl" 32M
+	add -t loop --bpf loop "$TMP/bl" || return 1
+	fio --output="$WORK/fio.out" --thread --direct=1 --ioengine=io_uring \
+		--filename="$DEV" --rw=randwrite --size=32M --bs=512k --iodepth=32 \
+		--time_based --runtime=60 --name=w > "$WORK/fio.err" 2>&1 &
+	fio_pid=$!
+	BG_PIDS="$BG_PIDS $fio_pid"
+	for ((i = 0; i < 50; i++)); do
+		[ "$(bstat "$ID" aio_submitted)" -gt 64 ] && break
+		nap
+	done
+	msg "aios before del: $(astats "$ID")"
+	t0=$(now)
+	del_dev "$ID" "$SRV" || rc=1
+	msg "ublk del took $(since "$t0") s"
+	[ $(($(now) - t0)) -le 1000 ] || { msg "more than 10 s"; rc=1; }
+	wait_for 10 gone "$fio_pid" || { msg "fio still runs"; kill -9 "$fio_pid"; rc=1; }
+	wait "$fio_pid" 2>/dev/null
+	rm -f "$TMP/bl"
+	return $rc
 }
 
 bpf_tests() {
@@ -357,4 +575,13 @@ bpf_tests() {
 	t "bpf: verifier refuses ublk_bpf_complete_io(NULL)::t_bpf_refused bad_null_io"
 	t "bpf: verifier refuses a ublk kfunc from a syscall program::t_bpf_refused bad_prog_type"
 	t "bpf: verifier refuses a sleepable queue_io_cmd::t_bpf_refused bad_sleepable"
+	t "bpf: loop target in BPF with bpf aio, 1 queue: fio verify 4k/512k QD1/QD32, device equals file, every I/O an aio::t_bpf_loop 1"
+	t "bpf: loop target in BPF with bpf aio, 2 queues: fio verify 4k/512k QD1/QD32, device equals file, every I/O an aio::t_bpf_loop 2"
+	t "bpf: loop target from a sleepable queue_io_cmd_daemon on ext4: fio verify, reads and writes inline (IOCB_NOWAIT)::t_bpf_loop_daemon"
+	t "bpf: ext4 on the BPF loop target: checksums after drop_caches, e2fsck, device equals file::t_bpf_loop_mkfs"
+	t "bpf: BPF loop flush (fsync aio), discard and write-zeroes (punched, zeroes in the file)::t_bpf_loop_ops"
+	t "bpf: aio on a file index the device does not have: EIO, counted::t_bpf_loop_badidx"
+	t "bpf: ublk del with 32 aios of 512k in flight: gone within 10 s::t_bpf_loop_del"
+	t "bpf: verifier refuses an aio neither submitted nor released (Unreleased reference)::t_bpf_refused bad_aio_leak"
+	t "bpf: verifier refuses a bpf aio kfunc from a syscall program::t_bpf_refused bad_aio_prog_type"
 }

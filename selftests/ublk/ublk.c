@@ -389,6 +389,16 @@ static void fill_params(struct ublk_dev *dev)
 		dev->params.bpf.flags = UBLK_BPF_HAS_OPS_ID;
 		dev->params.bpf.ops_id = dev->bpf_ops_id;
 	}
+	/* bpf aio: the completions, and the target's files by index */
+	if (dev->bpf_aio_link) {
+		unsigned int i;
+
+		dev->params.bpf.flags |= UBLK_BPF_HAS_AIO_OPS_ID;
+		dev->params.bpf.aio_ops_id = dev->bpf_ops_id;
+		for (i = 0; i < dev->nr_files && i < UBLK_BPF_MAX_FILES; i++)
+			dev->params.bpf.fds[i] = dev->files[i].fd;
+		dev->params.bpf.nr_files = i;
+	}
 }
 
 static int open_cdev(struct ublk_dev *dev)

@@ -187,6 +187,7 @@ struct ublk_dev {
 	unsigned int bpf_ops_id;
 	struct bpf_object *bpf_obj;
 	struct bpf_link *bpf_link;
+	struct bpf_link *bpf_aio_link;	/* bpf_aio_complete_ops, or NULL */
 	int bpf_written_fd;		/* srv_written, or -1 */
 	uint64_t bpf_nr_chunks;
 };

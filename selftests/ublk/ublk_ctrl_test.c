@@ -542,14 +542,29 @@ static void test_bpf(void)
 	valid_params(&p);
 	p.types |= UBLK_PARAM_TYPE_BPF;
 	set_params_case("SET_PARAMS bpf.flags 0", -EINVAL, id, &p, sizeof(p));
-	p.bpf.flags = UBLK_BPF_HAS_OPS_ID | 2;
+	p.bpf.flags = UBLK_BPF_HAS_OPS_ID | 4;
 	set_params_case("SET_PARAMS bpf.flags with an unknown flag", -EINVAL,
 			id, &p, sizeof(p));
+	p.bpf.flags = UBLK_BPF_HAS_AIO_OPS_ID;
+	set_params_case("SET_PARAMS bpf.flags UBLK_BPF_HAS_AIO_OPS_ID alone",
+			-EINVAL, id, &p, sizeof(p));
 	p.bpf.flags = UBLK_BPF_HAS_OPS_ID;
-	p.bpf.reserved[1] = 1;
-	set_params_case("SET_PARAMS bpf.reserved not zero", -EINVAL, id, &p,
+	p.bpf.nr_files = 1;
+	set_params_case("SET_PARAMS bpf.nr_files without UBLK_BPF_HAS_AIO_OPS_ID",
+			-EINVAL, id, &p, sizeof(p));
+	p.bpf.nr_files = 0;
+	p.bpf.aio_ops_id = 1;
+	set_params_case("SET_PARAMS bpf.aio_ops_id without UBLK_BPF_HAS_AIO_OPS_ID",
+			-EINVAL, id, &p, sizeof(p));
+	p.bpf.flags = UBLK_BPF_HAS_OPS_ID | UBLK_BPF_HAS_AIO_OPS_ID;
+	p.bpf.nr_files = UBLK_BPF_MAX_FILES + 1;
+	set_params_case("SET_PARAMS bpf.nr_files 9", -EINVAL, id, &p,
 			sizeof(p));
-	p.bpf.reserved[1] = 0;
+	p.bpf.flags = UBLK_BPF_HAS_OPS_ID;
+	p.bpf.nr_files = 0;
+	p.bpf.aio_ops_id = 0;
+	check("sizeof(struct ublk_param_bpf)", 48,
+	      (int)sizeof(struct ublk_param_bpf));
 	p.len = offsetof(struct ublk_params, bpf);
 	set_params_case("SET_PARAMS UBLK_PARAM_TYPE_BPF, params.len short of it",
 			-EINVAL, id, &p, sizeof(p));
