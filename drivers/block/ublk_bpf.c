@@ -278,8 +278,12 @@ static void ublk_bpf_aio_detach(struct bpf_aio *aio)
 	struct ublk_bpf_io *io = aio->priv;
 
 	aio->priv = NULL;
-	if (aio->result < 0)
+	if (aio->result < 0) {
+		pr_warn_ratelimited("ublk%u: queue %u tag %u: bpf aio (op %u) failed: %ld\n",
+				    io->dev_id, io->q_id, io->tag, aio->op,
+				    aio->result);
 		ublk_bpf_io_set_err(io, aio->result);
+	}
 	ublk_bpf_io_put(io);
 }
 

@@ -275,13 +275,15 @@ t_bpf_id_twice() {
 
 bpf_detached() { [ "$(bstat "$1" attached)" = 0 ]; }
 
-# t_bpf_unregister: the ops are unregistered (SIGRTMIN to the server) while
-# fio writes and verifies and reads of never-written chunks run: no I/O
-# fails, all later I/O is the server's, the data stays right
+# t_bpf_unregister [PROG]: the ops are unregistered (SIGRTMIN to the
+# server) while fio writes and verifies (and, with mixed, reads of
+# never-written chunks) run: no I/O fails, all later I/O is the
+# server's, the data stays right.  With loop, both ops (ublk_bpf_ops and
+# bpf_aio_complete_ops) go with aios in flight: those complete.
 t_bpf_unregister() {
 	local rc=0 fio_pid h r h2 r2 i
 	mkfile "$TMP/mixed" 32M
-	add -t loop -q 2 --bpf mixed "$TMP/mixed" || return 1
+	add -t loop -q 2 --bpf "${1:-mixed}" "$TMP/mixed" || return 1
 	dmesg -C
 	fio --output="$WORK/fio.out" --thread --direct=1 --ioengine=io_uring \
 		--filename="$DEV" --rw=randrw --randrepeat=0 --size=32M \
@@ -320,7 +322,7 @@ t_bpf_refused() {
 	bad_null_io)	set -- "$1" "Possibly NULL pointer passed to trusted arg0" ;;
 	bad_prog_type)	set -- "$1" "calling kernel function ublk_bpf_get_dev_id is not allowed" ;;
 	bad_sleepable)	set -- "$1" "attach to unsupported member queue_io_cmd of struct ublk_bpf_ops" ;;
-	bad_aio_leak)	set -- "$1" "^bpf: Unreleased reference id=[0-9]+ alloc_insn=[0-9]+$" ;;
+	bad_aio_leak)	set -- "$1" "^ublk: bpf: Unreleased reference id=[0-9]+ alloc_insn=[0-9]+$" ;;
 	bad_aio_prog_type) set -- "$1" "calling kernel function bpf_aio_alloc is not allowed" ;;
 	esac
 	"$UBLK" add -t null --bpf "$1" > "$WORK/add.out" 2> "$WORK/add.err"
@@ -499,6 +501,7 @@ t_bpf_loop_badidx() {
 	add -t loop --bpf loop_badidx "$TMP/bl" || return 1
 	read -r h r s e <<< "$(bstats_settled "$ID")"
 	read -r as ac aw ae <<< "$(astats "$ID")"
+	dmesg -C
 	if region_dd "$DEV" 2 4096; then
 		msg "the read succeeded"
 		rc=1
@@ -514,6 +517,8 @@ t_bpf_loop_badidx() {
 		msg "expected one more I/O error, one more aio submitted, completed and failed"
 		rc=1
 	fi
+	dmesg | grep -qE "ublk$ID: queue 0 tag [0-9]+: bpf aio \(op 0\) failed: -9$" ||
+		{ msg "the kernel did not log the aio's EBADF"; rc=1; }
 	del_dev "$ID" "$SRV" || rc=1
 	rm -f "$TMP/bl"
 	return $rc
@@ -582,6 +587,7 @@ bpf_tests() {
 	t "bpf: BPF loop flush (fsync aio), discard and write-zeroes (punched, zeroes in the file)::t_bpf_loop_ops"
 	t "bpf: aio on a file index the device does not have: EIO, counted::t_bpf_loop_badidx"
 	t "bpf: ublk del with 32 aios of 512k in flight: gone within 10 s::t_bpf_loop_del"
+	t "bpf: BPF loop ops and aio ops unregistered during fio verify, aios in flight: no I/O lost, the server takes over::t_bpf_unregister loop"
 	t "bpf: verifier refuses an aio neither submitted nor released (Unreleased reference)::t_bpf_refused bad_aio_leak"
 	t "bpf: verifier refuses a bpf aio kfunc from a syscall program::t_bpf_refused bad_aio_prog_type"
 }

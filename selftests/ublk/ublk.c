@@ -822,8 +822,10 @@ static void usage(FILE *f)
 		"                fails them only when one times out\n"
 		"  --bpf OBJ     UBLK_F_BPF: BPF handles the I/O it can before this server:\n"
 		"                OBJ is a struct ublk_bpf_ops object (FILE, or NAME for\n"
-		"                ublk_NAME.bpf.o next to this program: null, mixed, test),\n"
-		"                registered as ops ID (--bpf-id, default the device id);\n"
+		"                ublk_NAME.bpf.o next to this program: null, mixed, test,\n"
+		"                loop, loop_daemon), registered as ops ID (--bpf-id,\n"
+		"                default the device id); an object with bpf aio\n"
+		"                completions (loop) gets the target's files by index;\n"
 		"                SIGRTMIN unregisters them\n"
 		"  --bpf-id ID   the ops id; without --bpf, ops another program registered\n",
 		UBLK_MAX_QUEUE_DEPTH, UBLK_DEF_DEPTH);

@@ -507,7 +507,7 @@ static void test_bpf(void)
 
 	check("offsetof(struct ublk_params, bpf) (after mainline's 152 bytes)",
 	      152, (int)offsetof(struct ublk_params, bpf));
-	check("sizeof(struct ublk_params)", 168, (int)sizeof(struct ublk_params));
+	check("sizeof(struct ublk_params)", 200, (int)sizeof(struct ublk_params));
 
 	valid_info(&info, -1);
 	info.flags = UBLK_F_BPF | UBLK_F_NEED_GET_DATA;

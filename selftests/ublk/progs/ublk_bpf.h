@@ -16,7 +16,7 @@
 #define UBLK_IO_OP_WRITE	1
 #define UBLK_IO_OP_FLUSH	2
 #define UBLK_IO_OP_DISCARD	3
-#define UBLK_IO_OP_WRITE_ZEROES	4
+#define UBLK_IO_OP_WRITE_ZEROES	5
 
 /* a disposition and a byte count, as the queue callbacks return them */
 #define ublk_bpf_return(disp, bytes) \

@@ -56,7 +56,9 @@ static __always_inline ublk_bpf_return_t loop_queue(struct ublk_bpf_io *io)
 			flags = LOOP_AIO_DSYNC;
 		break;
 	case UBLK_IO_OP_FLUSH:
+		/* all of the file; a flush has no sector (it is -1) */
 		aop = LOOP_AIO_FSYNC;
+		pos = 0;
 		bytes = 0;
 		break;
 	case UBLK_IO_OP_DISCARD:
