@@ -360,6 +360,15 @@ bpf_loop_check() {
 	return $rc
 }
 
+# bpf_loop_done FILE MIN: the device reads as FILE, and bpf_loop_check MIN
+bpf_loop_done() {
+	local rc=0
+	cmp "$DEV" "$1" > "$WORK/cmp.out" 2>&1 ||
+		{ msg "the device does not read as its file:"; msg_file "$WORK/cmp.out"; rc=1; }
+	bpf_loop_check "$ID" "$2" || rc=1
+	return $rc
+}
+
 # bpf_loop_fio JOBS...: fio random writes verified (crc32c) on $DEV, one
 # job per BS:QD:BYTES, one after the other
 bpf_loop_fio() {
@@ -385,10 +394,8 @@ t_bpf_loop() {
 	mkfile "$TMP/bl" 16M
 	add -t loop -q "$1" --bpf loop "$TMP/bl" || return 1
 	bpf_loop_fio 4k:1:128k 4k:32:512k 512k:1:2M 512k:32:8M || rc=1
-	cmp "$DEV" "$TMP/bl" > "$WORK/cmp.out" 2>&1 ||
-		{ msg "the device does not read as its file:"; msg_file "$WORK/cmp.out"; rc=1; }
 	# 32 + 128 + 4 + 16 writes and their verify reads
-	bpf_loop_check "$ID" 360 || rc=1
+	bpf_loop_done "$TMP/bl" 360 || rc=1
 	del_dev "$ID" "$SRV" || rc=1
 	rm -f "$TMP/bl"
 	return $rc
@@ -418,9 +425,7 @@ t_bpf_loop_daemon() {
 	pattern "$f" $((16 << 20))
 	add -t loop --bpf loop_daemon "$f" || { bpf_ext4_end; return 1; }
 	bpf_loop_fio 4k:32:512k 512k:1:2M || rc=1
-	cmp "$DEV" "$f" > "$WORK/cmp.out" 2>&1 ||
-		{ msg "the device does not read as its file:"; msg_file "$WORK/cmp.out"; rc=1; }
-	bpf_loop_check "$ID" 272 || rc=1
+	bpf_loop_done "$f" 272 || rc=1
 	read -r as _ aw _ <<< "$(astats "$ID")"
 	if [ "$aw" -ge "$as" ]; then
 		msg "no aio done inline: $aw of $as on the workqueue"
@@ -452,9 +457,7 @@ t_bpf_loop_mkfs() {
 	umount "$WORK/mnt" || rc=1
 	e2fsck -f -n "$DEV" > "$WORK/fsck.out" 2>&1 ||
 		{ msg "e2fsck:"; msg_file "$WORK/fsck.out"; rc=1; }
-	cmp "$DEV" "$TMP/bl" > "$WORK/cmp.out" 2>&1 ||
-		{ msg "the device does not read as its file:"; msg_file "$WORK/cmp.out"; rc=1; }
-	bpf_loop_check "$ID" 100 || rc=1
+	bpf_loop_done "$TMP/bl" 100 || rc=1
 	del_dev "$ID" "$SRV" || rc=1
 	rm -f "$TMP/bl"
 	return $rc
