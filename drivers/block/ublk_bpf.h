@@ -12,12 +12,10 @@
 #include <linux/list.h>
 #include <linux/atomic.h>
 #include <linux/sysfs.h>
-#include <linux/bpf_aio.h>
 #include <uapi/linux/ublk_cmd.h>
 
 struct request;
 struct gendisk;
-struct ublk_bpf_dev;
 
 /*
  * What ->queue_io_cmd() and ->queue_io_cmd_daemon() return: a disposition
@@ -56,18 +54,6 @@ struct ublk_bpf_io {
 	u32			bytes;
 	int			res;
 	u32			flags;
-	/*
-	 * kernel-private: the request ends when @ref drops to zero (the
-	 * queue callbacks hold one, each attached aio and each
-	 * ublk_bpf_acquire_io_from_aio() one more), with @err, the first
-	 * error of the program or of an aio
-	 */
-	struct request		*rq;
-	struct ublk_bpf_dev	*bd;
-	atomic_t		ref;
-	atomic_t		err;
-	bool			has_aio;
-	bool			prog_err;
 };
 
 /**
@@ -113,10 +99,6 @@ struct ublk_bpf_dev {
 	u32				dev_id;
 	u32				ops_id;
 	atomic64_t			stats[UBLK_BPF_STAT_NR];
-	/* bpf aio: the files of the parameter, taken at START_DEV */
-	bool				has_aio;
-	struct bpf_aio_owner		aio;
-	struct file			*files[UBLK_BPF_MAX_FILES];
 };
 
 /* ublk_bpf_queue_io() */
