@@ -658,6 +658,10 @@ t_sigint_foreground() {
 	[ $st = 0 ] || { msg "foreground server exit status $st after SIGINT:"; msg_file "$WORK/fg.out"; rc=1; }
 	has_line "$WORK/fg.out" "ublk: dev $id: signal 2: stopping and deleting the device" || rc=1
 	[ -z "$(ublk_ids)" ] || { msg "device left after SIGINT: $(ublk_ids)"; rc=1; }
+	# as del_dev: the next test may get the same id, so its nodes must be
+	# the new device's (once, ublk_io of the next test found no node)
+	wait_for 10 test ! -e "/dev/ublkb$id" -a ! -e "/dev/ublkc$id" ||
+		{ msg "/dev/ublk*$id still there 10 s after the server exited"; rc=1; }
 	rm -f "$TMP/k0" "$WORK/p1"
 	return $rc
 }
