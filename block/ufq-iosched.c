@@ -265,9 +265,10 @@ static bool ufq_id_reclaimed(struct ufq_data *ufd, u64 id)
 }
 
 static void ufq_insert_fifo(struct ufq_data *ufd, struct request *rq,
-			    blk_insert_t flags, enum ufq_rq_state state)
+			    blk_insert_t flags, enum ufq_rq_state state,
+			    u32 gen)
 {
-	ufq_rq_set_state(rq, state, 0);
+	ufq_rq_set_state_gen(rq, state, 0, gen);
 	if (flags & BLK_MQ_INSERT_AT_HEAD)
 		list_add(&rq->queuelist, &ufd->fifo);
 	else
@@ -299,6 +300,7 @@ static void ufq_insert_request(struct ufq_data *ufd, struct request *rq,
 	struct request_queue *q = ufd->q;
 	struct ufq_iosched_ops *ops = ufq_active_ops(ufd);
 	u64 id;
+	u32 gen;
 	int ret;
 
 	lockdep_assert_held(&ufd->lock);
@@ -337,7 +339,9 @@ static void ufq_insert_request(struct ufq_data *ufd, struct request *rq,
 	 */
 	if (ops && !(flags & BLK_MQ_INSERT_AT_HEAD) &&
 	    ufq_make_id(ufd, rq, &id)) {
-		ufq_rq_set_state(rq, UFQ_RQ_BPF, id);
+		/* stable under ufd->lock while ops is set (ufq_bpf_gen()) */
+		gen = ufq_bpf_gen();
+		ufq_rq_set_state_gen(rq, UFQ_RQ_BPF, id, gen);
 		list_add_tail(&rq->queuelist, &ufd->bpf_list);
 		ufd->nr_bpf++;
 		ret = ops->insert_req(q, rq, flags);
@@ -346,14 +350,14 @@ static void ufq_insert_request(struct ufq_data *ufd, struct request *rq,
 			ufd->nr_bpf--;
 		}
 		if (ret == UFQ_INSERT_DISPATCH) {
-			ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_DIRECT);
+			ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_DIRECT, gen);
 		} else if (ret) {
 			/* refused: keep it in the kernel FIFO */
 			ufd->stats.insert_errors++;
-			ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_FIFO);
+			ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_FIFO, 0);
 		}
 	} else {
-		ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_FIFO);
+		ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_FIFO, 0);
 	}
 
 	if (rq_mergeable(rq)) {
@@ -459,14 +463,22 @@ static struct request *ufq_dispatch_request(struct blk_mq_hw_ctx *hctx)
 	}
 	if (rq) {
 		enum ufq_rq_state state = ufq_rq_state(rq);
+		unsigned long gen = ufq_rq_gen(rq);
 
 		list_del_init(&rq->queuelist);
 		if (state == UFQ_RQ_BPF)
 			ufd->nr_bpf--;
 		else
 			ufd->nr_fifo--;
-		if (state == UFQ_RQ_FIFO || taken || !ufq_active_ops(ufd)) {
+		/*
+		 * A request that an earlier attach dispatched with
+		 * UFQ_INSERT_DISPATCH is the kernel's now: its scheduler is
+		 * gone, and the one attached since never saw it.
+		 */
+		if (state == UFQ_RQ_FIFO || taken || !ufq_active_ops(ufd) ||
+		    gen != ufq_gen_bits(ufq_bpf_gen())) {
 			state = UFQ_RQ_DISPATCHED;
+			gen = 0;
 		} else {
 			/* BPF chose it, in dispatch_req or insert_req */
 			ufd->stats.bpf_dispatched++;
@@ -477,7 +489,7 @@ static struct request *ufq_dispatch_request(struct blk_mq_hw_ctx *hctx)
 			q->last_merge = NULL;
 		ufd->stats.dispatched++;
 		ufd->stats.dispatched_sectors += blk_rq_sectors(rq);
-		ufq_rq_set_state(rq, state, blk_rq_sectors(rq));
+		ufq_rq_set_state_gen(rq, state, blk_rq_sectors(rq), gen);
 		rq->rq_flags |= RQF_STARTED;
 	}
 	spin_unlock(&ufd->lock);
@@ -591,6 +603,7 @@ static void ufq_finish_request(struct request *rq)
 {
 	struct ufq_data *ufd = rq->q->elevator->elevator_data;
 	enum ufq_rq_state state = ufq_rq_state(rq);
+	unsigned long gen = ufq_rq_gen(rq);
 
 	/* Requests that bypassed the scheduler or were merged away */
 	if (state != UFQ_RQ_DISPATCHED && state != UFQ_RQ_DISPATCHED_BPF)
@@ -600,7 +613,7 @@ static void ufq_finish_request(struct request *rq)
 	atomic64_add(ufq_rq_data(rq), &ufd->stats.finished_sectors);
 	ufq_rq_set_state(rq, UFQ_RQ_NONE, 0);
 	if (state == UFQ_RQ_DISPATCHED_BPF)
-		ufq_bpf_finish(ufd, rq);
+		ufq_bpf_finish(ufd, rq, gen);
 	/* the device has room again: ask BPF if it declined */
 	if (READ_ONCE(ufd->bpf_waiting))
 		ufq_wake(ufd);

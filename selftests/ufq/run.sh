@@ -45,6 +45,14 @@ start_loader() {
 	ufq_start_loader loader '^attached' "$UFQ_TEST" "$1" 0 ${2:-}
 }
 
+# sub_test NAME: run "ufq_test NAME" into $WORK/NAME.out and .err, its
+# exit status in ST, and print both
+sub_test() {
+	"$UFQ_TEST" "$1" > "$WORK/$1.out" 2> "$WORK/$1.err"
+	ST=$?
+	msg "$1: status $ST: $(cat "$WORK/$1.out" "$WORK/$1.err" | tr '\n' ' ' | cut -c1-400)"
+}
+
 counter() {	# counter NAME: from the last loader's output
 	awk -v k="$1" '$1 == k { print $2 }' "$WORK/loader.out"
 }
@@ -58,7 +66,7 @@ ufq_setup_devices $NB $MB
 DEVS="$IODEVS $MB"
 ndev=$(echo $IODEVS | wc -w)
 
-ktap_set_plan $((1 + 2 * ndev + 19))
+ktap_set_plan $((1 + 2 * ndev + 23))
 
 # 1. ufq is offered and selectable on every device
 rc=0
@@ -314,10 +322,8 @@ ktap_result $rc "watchdog ejects a scheduler that never dispatches"
 # struct request has no kptr destructor, so the kernel refuses the BTF of
 # a program that has a struct request kptr (ENOENT)
 rc=0
-"$UFQ_TEST" kptr > "$WORK/kptr.out" 2> "$WORK/kptr.err"
-st=$?
-msg "kptr: status $st: $(tr '\n' ' ' < "$WORK/kptr.out")"
-[ $st -eq 0 ] || rc=1
+sub_test kptr
+[ $ST -eq 0 ] || rc=1
 grep -qxF "libbpf: extern (func ksym) 'bpf_request_acquire': not found in kernel or module BTFs" \
 	"$WORK/kptr.err" || rc=1
 grep -qxF "stash: load failed: errno 2 (ENOENT): No such file or directory" \
@@ -575,7 +581,120 @@ else
 fi
 ktap_result $rc "/sys/kernel/ufq: exit information, a BPF reason cannot add lines"
 
-# 22. every queue leaving ufq (exit_sched) found its statistics exact: the
+# wait_stat DEV NAME MIN SECS: until debugfs counter NAME of DEV >= MIN
+wait_stat() {
+	local i
+	for i in $(seq $(($4 * 10))); do
+		[ "$(ufq_stat $1 $2)" -ge $3 ] && return 0
+		sleep 0.1
+	done
+	msg "$1: $2 is $(ufq_stat $1 $2) after $4 s, not $3"
+	return 1
+}
+
+# 22. finish_req goes to the scheduler that dispatched the request, never
+# to one attached after it (attach generations).  On a one-tag null_blk
+# whose requests take 3 s, scheduler A (DIRECT: everything dispatched from
+# insert_req) dispatches a read that goes to the device, and a second read
+# that waits in the kernel FIFO for the tag; A is detached and B attached
+# before the first completes.  B hears of neither completion, and the
+# second read is dispatched as the kernel's (bpf_dispatched stays 1).
+rc=0
+if nullb_create ufqgen0 16 hw_queue_depth=1 irqmode=2 \
+	completion_nsec=3000000000 && ufq_set_sched ufqgen0 ufq &&
+   start_loader direct; then
+	dd if=/dev/ufqgen0 of=/dev/null bs=4k count=1 iflag=direct \
+		status=none &
+	rd1=$!
+	wait_stat ufqgen0 bpf_dispatched 1 5 || rc=1
+	dd if=/dev/ufqgen0 of=/dev/null bs=4k count=1 skip=1 iflag=direct \
+		status=none &
+	rd2=$!
+	wait_stat ufqgen0 inserted 2 5 || rc=1
+	ufq_stop_loader || rc=1
+	cp $WORK/loader.out $WORK/gen-a.out
+	msg "scheduler A: $(tr '\n' ' ' < $WORK/gen-a.out)"
+	# the swap has to happen while the first read is in flight
+	kill -0 $rd1 2>/dev/null || { msg "the first read completed before the swap"; rc=1; }
+	start_loader direct || rc=1
+	wait $rd1 || rc=1
+	wait $rd2 || rc=1
+	ufq_stop_loader || rc=1
+	msg "scheduler B: $(tr '\n' ' ' < $WORK/loader.out)"
+	msg "ufqgen0: bpf_dispatched $(ufq_stat ufqgen0 bpf_dispatched) dispatched $(ufq_stat ufqgen0 dispatched) finished $(ufq_stat ufqgen0 finished)"
+	# B finishes only what it dispatched itself (nothing, on a quiet host)
+	[ "$(counter finished)" -le "$(counter inserted)" ] || rc=1
+	[ "$(awk '$1 == "finished" { print $2 }' $WORK/gen-a.out)" -eq 0 ] || rc=1
+	[ "$(ufq_stat ufqgen0 bpf_dispatched)" -eq 1 ] || rc=1
+	[ "$(ufq_stat ufqgen0 finished)" -ge 2 ] || rc=1
+	ufq_stats_consistent ufqgen0 || rc=1
+else
+	rc=1
+	ufq_stop_loader
+fi
+nullb_destroy ufqgen0 2>/dev/null
+ktap_result $rc "finish_req only for the attach that dispatched the request, after a swap of schedulers"
+
+# 23. no member may be a sleepable program: init_sched and exit_sched run
+# with the queue frozen and under the UFQ list mutex (a program that
+# faulted on a page of a file on the disk would wait for its own freeze);
+# the verifier refuses both
+rc=0
+sub_test sleepable
+[ $ST -eq 0 ] || rc=1
+for m in init_sched exit_sched; do
+	grep -qxF "$m: load failed: errno 22 (EINVAL): Invalid argument" \
+		"$WORK/sleepable.out" || rc=1
+	grep -qxF "attach to unsupported member $m of struct ufq_iosched_ops" \
+		"$WORK/sleepable.err" || rc=1
+done
+[ $rc -eq 0 ] || tail -20 "$WORK/sleepable.err" | sed 's/^/# /'
+ktap_result $rc "a sleepable init_sched or exit_sched is refused by the verifier"
+
+# 24. attaching needs CAP_SYS_ADMIN (in the initial user namespace): the
+# loader without it in its effective set, but with CAP_BPF and
+# CAP_PERFMON, gets EPERM; with it back, the same map attaches
+rc=0
+sub_test nocap
+[ $ST -eq 0 ] || rc=1
+grep -qxF "attach without CAP_SYS_ADMIN failed: errno 1 (EPERM): Operation not permitted" \
+	"$WORK/nocap.out" || rc=1
+grep -qxF "attach with CAP_SYS_ADMIN: attached" "$WORK/nocap.out" || rc=1
+ktap_result $rc "attaching a scheduler without CAP_SYS_ADMIN fails with EPERM"
+
+# 25. an id kept after its request completed holds nothing (no tag, no
+# usage count): the KEEPID scheduler keeps the ids of the requests it
+# dispatched in its map.  On a one-tag null_blk, 64 writes and 64 reads go
+# through one after the other (each needs the tag of the one before), and
+# the device powers off and goes away within seconds while the scheduler,
+# its map and the ids are alive.
+rc=0
+head -c $((64 * 4096)) /dev/urandom > $WORK/keep.dat
+if nullb_create ufqkeep0 16 hw_queue_depth=1 && ufq_set_sched ufqkeep0 ufq &&
+   start_loader keepid; then
+	timeout 60 dd if=$WORK/keep.dat of=/dev/ufqkeep0 bs=4k oflag=direct \
+		status=none || { msg "writes did not complete"; rc=1; }
+	timeout 60 dd if=/dev/ufqkeep0 of=$WORK/keep.rd bs=4k count=64 \
+		iflag=direct status=none || { msg "reads did not complete"; rc=1; }
+	cmp $WORK/keep.dat $WORK/keep.rd || rc=1
+	timed "echo 0 > $CFS/ufqkeep0/power && rmdir $CFS/ufqkeep0" \
+		> $WORK/keep.ms &
+	wait_done $! 30 "power-off and rmdir of ufqkeep0" || rc=1
+	ms=$(cat $WORK/keep.ms)
+	msg "power-off and rmdir with 64 kept ids took $ms ms"
+	[ "$DONE_ST" = 0 ] && [ "$ms" -le 5000 ] || rc=1
+	ufq_stop_loader || rc=1
+	msg "loader: $(tr '\n' ' ' < $WORK/loader.out)"
+	[ "$(counter kept)" -ge 128 ] || rc=1
+	[ "$(counter init_sched)" = "$(counter exit_sched)" ] || rc=1
+else
+	rc=1
+	ufq_stop_loader
+fi
+nullb_destroy ufqkeep0 2>/dev/null
+ktap_result $rc "ids kept after completion hold nothing: one-tag device does I/O and goes away within seconds"
+
+# 26. every queue leaving ufq (exit_sched) found its statistics exact: the
 # kernel reports a slip in the log (no WARN, which panic_on_warn makes a
 # panic), and none happened in all the above
 rc=0

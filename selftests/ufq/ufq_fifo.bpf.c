@@ -20,6 +20,10 @@
  *   KICK   FIFO that declines until a bpf_timer callback kicks the queue
  *          (bpf_ufq_kick()) kick_ms later, then dispatches until empty
  *   EJECTNL EJECT with a reason that has a newline and a fake line
+ *   DIRECT dispatches every request from insert_req (UFQ_INSERT_DISPATCH)
+ *   KEEPID FIFO that keeps the id of every request it dispatched, in its
+ *          map, after the request completed: an id is the only handle a
+ *          program can keep, and it holds nothing (no tag, no usage count)
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -91,6 +95,8 @@ struct {
 } queues SEC(".maps");
 
 struct ufq_test_counters counters;
+/* KEEPID: the ids of the last UFQ_TEST_KEPT dispatched requests */
+u64 kept_ids[UFQ_TEST_KEPT];
 
 static struct qdata *lookup_q(struct request_queue *q)
 {
@@ -170,6 +176,10 @@ int BPF_PROG(fifo_insert_req, struct request_queue *q, struct request *rq,
 
 	if (!qd || !id)
 		return -2; /* -ENOENT */
+	if (mode == UFQ_TEST_DIRECT) {
+		__sync_fetch_and_add(&counters.inserted, 1);
+		return 1; /* UFQ_INSERT_DISPATCH */
+	}
 
 	n = bpf_obj_new(struct fifo_node);
 	if (!n)
@@ -241,6 +251,10 @@ u64 BPF_PROG(fifo_dispatch_req, struct request_queue *q)
 	bpf_obj_drop(n);
 
 	nr = __sync_fetch_and_add(&counters.dispatched, 1) + 1;
+	if (mode == UFQ_TEST_KEEPID) {
+		kept_ids[nr & (UFQ_TEST_KEPT - 1)] = id;
+		__sync_fetch_and_add(&counters.kept, 1);
+	}
 	if (mode == UFQ_TEST_EJECT && nr == eject_after) {
 		char reason[] = "ufq selftest: ejecting on purpose";
 
