@@ -66,7 +66,7 @@ ufq_setup_devices $NB $MB
 DEVS="$IODEVS $MB"
 ndev=$(echo $IODEVS | wc -w)
 
-ktap_set_plan $((1 + 2 * ndev + 23))
+ktap_set_plan $((1 + 2 * ndev + 24))
 
 # 1. ufq is offered and selectable on every device
 rc=0
@@ -694,7 +694,62 @@ fi
 nullb_destroy ufqkeep0 2>/dev/null
 ktap_result $rc "ids kept after completion hold nothing: one-tag device does I/O and goes away within seconds"
 
-# 26. every queue leaving ufq (exit_sched) found its statistics exact: the
+# 26. several hardware queues (null_blk submit_queues = the guest's CPUs,
+# up to 4), and changes of their number and of nr_requests while the FIFO
+# scheduler is attached and a verifying fio runs in two jobs: the hardware
+# queues go N -> 1 -> N (blk_mq_update_nr_hw_queues switches the elevator
+# off and back: exit_sched, init_sched) and nr_requests 64 -> 16 -> 64,
+# five times.  fio verifies, the scheduler serves the queue afterwards
+# (a write read back through BPF), and the statistics are exact.
+rc=0
+nq=$(nproc)
+[ $nq -le 4 ] || nq=4
+mqs() { ls -d /sys/block/ufqmq0/mq/[0-9]* 2>/dev/null | wc -l; }
+if [ $nq -lt 2 ]; then
+	msg "the guest has $nq CPU: several hardware queues need 2"
+	rc=1
+elif nullb_create ufqmq0 64 submit_queues=$nq &&
+     ufq_set_sched ufqmq0 ufq && start_loader fifo; then
+	[ "$(mqs)" -eq $nq ] || { msg "ufqmq0 has $(mqs) hardware queues, not $nq"; rc=1; }
+	UFQ_VERIFY_SIZE=16M ufq_fio_verify ufqmq0 mq --numjobs=2 \
+		--offset_increment=16M &
+	fpid=$!
+	changes=0
+	while [ $changes -lt 5 ] && kill -0 $fpid 2>/dev/null; do
+		echo 1 > $CFS/ufqmq0/submit_queues || rc=1
+		[ "$(mqs)" -eq 1 ] || { msg "$(mqs) hardware queues after 1"; rc=1; }
+		echo 16 > /sys/block/ufqmq0/queue/nr_requests || rc=1
+		echo $nq > $CFS/ufqmq0/submit_queues || rc=1
+		[ "$(mqs)" -eq $nq ] || { msg "$(mqs) hardware queues after $nq"; rc=1; }
+		echo 64 > /sys/block/ufqmq0/queue/nr_requests || rc=1
+		changes=$((changes + 1))
+		sleep 0.2
+	done
+	wait $fpid || rc=1
+	msg "ufqmq0: $changes rounds of changes under fio"
+	[ $changes -eq 5 ] || { msg "fio ended before 5 rounds"; rc=1; }
+	[ "$(current_scheduler ufqmq0)" = ufq ] || rc=1
+	head -c $((64 * 1024 * 16)) /dev/urandom > $WORK/mq.dat
+	dd if=$WORK/mq.dat of=/dev/ufqmq0 bs=64k oflag=direct status=none || rc=1
+	dd if=/dev/ufqmq0 of=$WORK/mq.rd bs=64k count=16 iflag=direct \
+		status=none || rc=1
+	cmp $WORK/mq.dat $WORK/mq.rd || rc=1
+	[ "$(ufq_stat ufqmq0 bpf_dispatched)" -gt 0 ] || rc=1
+	ufq_stats_consistent ufqmq0 exact || rc=1
+	ufq_stop_loader || rc=1
+	msg "loader: $(tr '\n' ' ' < $WORK/loader.out)"
+	# init_sched at attach and at each switch back, exit_sched at each
+	# switch off and at detach
+	[ "$(counter init_sched)" = "$(counter exit_sched)" ] || rc=1
+	[ "$(counter init_sched)" -ge $((changes * 2)) ] || rc=1
+else
+	rc=1
+	ufq_stop_loader
+fi
+nullb_destroy ufqmq0 2>/dev/null
+ktap_result $rc "$nq hardware queues, nr_hw_queues and nr_requests changed under I/O with a BPF scheduler"
+
+# 27. every queue leaving ufq (exit_sched) found its statistics exact: the
 # kernel reports a slip in the log (no WARN, which panic_on_warn makes a
 # panic), and none happened in all the above
 rc=0
