@@ -367,6 +367,24 @@ void ufq_bpf_finish(struct ufq_data *ufd, struct request *rq,
 	rcu_read_unlock();
 }
 
+/*
+ * A request dispatched by BPF was requeued by the driver; any context.  As
+ * in ufq_bpf_finish(), only the scheduler of attach @gen hears of it.
+ */
+void ufq_bpf_requeue(struct ufq_data *ufd, struct request *rq,
+		     unsigned long gen)
+{
+	struct ufq_iosched_ops *ops;
+
+	rcu_read_lock();
+	ops = rcu_dereference(ufd->ops);
+	smp_rmb();	/* the generation after the ops: see ufq_bpf_finish() */
+	if (ops && ops->requeue_req && ufq_state() == UFQ_ENABLED &&
+	    gen == ufq_gen_bits(ufq_bpf_gen()))
+		ops->requeue_req(rq);
+	rcu_read_unlock();
+}
+
 /* How many tags a new request with @opf may take (0: all); process context */
 unsigned int ufq_bpf_limit_depth(struct ufq_data *ufd, blk_opf_t opf)
 {
@@ -742,6 +760,10 @@ static u32 ufq_stub_limit_depth(struct request_queue *q, blk_opf_t opf)
 	return 0;
 }
 
+static void ufq_stub_requeue_req(struct request *rq)
+{
+}
+
 static struct ufq_iosched_ops __bpf_ops_ufq_iosched_ops = {
 	.init_sched	= ufq_stub_init_sched,
 	.exit_sched	= ufq_stub_exit_sched,
@@ -752,6 +774,7 @@ static struct ufq_iosched_ops __bpf_ops_ufq_iosched_ops = {
 	.merge_req	= ufq_stub_merge_req,
 	.merge_bio	= ufq_stub_merge_bio,
 	.limit_depth	= ufq_stub_limit_depth,
+	.requeue_req	= ufq_stub_requeue_req,
 };
 
 static struct bpf_struct_ops bpf_ufq_iosched_ops = {

@@ -305,6 +305,20 @@ static void ufq_insert_request(struct ufq_data *ufd, struct request *rq,
 
 	lockdep_assert_held(&ufd->lock);
 
+	if (ufq_rq_requeued(rq)) {
+		/*
+		 * Counted when it was first inserted and dispatched: back to
+		 * the kernel FIFO, not merged, not given to BPF again.
+		 */
+		trace_block_rq_insert(rq);
+		if (flags & BLK_MQ_INSERT_AT_HEAD)
+			list_add(&rq->queuelist, &ufd->fifo);
+		else
+			list_add_tail(&rq->queuelist, &ufd->fifo);
+		ufd->nr_fifo++;
+		return;
+	}
+
 	ufd->stats.inserted++;
 	ufd->stats.inserted_sectors += blk_rq_sectors(rq);
 
@@ -433,6 +447,32 @@ declined:
 	return NULL;
 }
 
+/* @rq leaves the scheduler for the driver: count it, BPF's or the kernel's */
+static void ufq_account_dispatch(struct ufq_data *ufd, struct request *rq,
+				 bool taken)
+{
+	enum ufq_rq_state state = ufq_rq_state(rq);
+	unsigned long gen = ufq_rq_gen(rq);
+
+	/*
+	 * A request that an earlier attach dispatched with UFQ_INSERT_DISPATCH
+	 * is the kernel's now: its scheduler is gone, and the one attached
+	 * since never saw it.
+	 */
+	if (state == UFQ_RQ_FIFO || taken || !ufq_active_ops(ufd) ||
+	    gen != ufq_gen_bits(ufq_bpf_gen())) {
+		state = UFQ_RQ_DISPATCHED;
+		gen = 0;
+	} else {
+		/* BPF chose it, in dispatch_req or insert_req */
+		ufd->stats.bpf_dispatched++;
+		state = UFQ_RQ_DISPATCHED_BPF;
+	}
+	ufd->stats.dispatched++;
+	ufd->stats.dispatched_sectors += blk_rq_sectors(rq);
+	ufq_rq_set_state_gen(rq, state, blk_rq_sectors(rq), gen);
+}
+
 static struct request *ufq_dispatch_request(struct blk_mq_hw_ctx *hctx)
 {
 	struct ufq_data *ufd = hctx->queue->elevator->elevator_data;
@@ -463,33 +503,22 @@ static struct request *ufq_dispatch_request(struct blk_mq_hw_ctx *hctx)
 	}
 	if (rq) {
 		enum ufq_rq_state state = ufq_rq_state(rq);
-		unsigned long gen = ufq_rq_gen(rq);
 
 		list_del_init(&rq->queuelist);
 		if (state == UFQ_RQ_BPF)
 			ufd->nr_bpf--;
 		else
 			ufd->nr_fifo--;
-		/*
-		 * A request that an earlier attach dispatched with
-		 * UFQ_INSERT_DISPATCH is the kernel's now: its scheduler is
-		 * gone, and the one attached since never saw it.
-		 */
-		if (state == UFQ_RQ_FIFO || taken || !ufq_active_ops(ufd) ||
-		    gen != ufq_gen_bits(ufq_bpf_gen())) {
-			state = UFQ_RQ_DISPATCHED;
-			gen = 0;
-		} else {
-			/* BPF chose it, in dispatch_req or insert_req */
-			ufd->stats.bpf_dispatched++;
-			state = UFQ_RQ_DISPATCHED_BPF;
-		}
 		elv_rqhash_del(q, rq);
 		if (q->last_merge == rq)
 			q->last_merge = NULL;
-		ufd->stats.dispatched++;
-		ufd->stats.dispatched_sectors += blk_rq_sectors(rq);
-		ufq_rq_set_state_gen(rq, state, blk_rq_sectors(rq), gen);
+		if (ufq_rq_requeued(rq)) {
+			/* dispatched again: counted the first time */
+			ufq_rq_set_state_gen(rq, ufq_rq_requeued_state(state),
+					     ufq_rq_data(rq), ufq_rq_gen(rq));
+		} else {
+			ufq_account_dispatch(ufd, rq, taken);
+		}
 		rq->rq_flags |= RQF_STARTED;
 	}
 	spin_unlock(&ufd->lock);
@@ -599,11 +628,48 @@ static void ufq_prepare_request(struct request *rq)
 	ufq_rq_set_state(rq, UFQ_RQ_NONE, 0);
 }
 
+/*
+ * The driver gave a dispatched request back (blk_mq_requeue_request()).  It
+ * comes back through insert_requests, at the head of the queue, or bypasses
+ * the scheduler (RQF_DONTPREP), and the kernel dispatches it again.  It is
+ * counted once: it stays dispatched in the statistics (and requeued is
+ * counted), and the BPF scheduler that dispatched it hears of the requeue
+ * and later, once, of its completion.  Any context.
+ */
+static void ufq_requeue_request(struct request *rq)
+{
+	struct ufq_data *ufd = rq->q->elevator->elevator_data;
+	enum ufq_rq_state state = ufq_rq_state(rq);
+	unsigned long gen = ufq_rq_gen(rq);
+
+	switch (state) {
+	case UFQ_RQ_DISPATCHED:
+	case UFQ_RQ_REQUEUED:
+		state = UFQ_RQ_REQUEUED;
+		break;
+	case UFQ_RQ_DISPATCHED_BPF:
+	case UFQ_RQ_REQUEUED_BPF:
+		state = UFQ_RQ_REQUEUED_BPF;
+		break;
+	default:
+		/* never dispatched through the scheduler */
+		return;
+	}
+	atomic64_inc(&ufd->stats.requeued);
+	ufq_rq_set_state_gen(rq, state, ufq_rq_data(rq), gen);
+	if (state == UFQ_RQ_REQUEUED_BPF)
+		ufq_bpf_requeue(ufd, rq, gen);
+}
+
 static void ufq_finish_request(struct request *rq)
 {
 	struct ufq_data *ufd = rq->q->elevator->elevator_data;
 	enum ufq_rq_state state = ufq_rq_state(rq);
 	unsigned long gen = ufq_rq_gen(rq);
+
+	/* requeued and completed without coming back to the scheduler */
+	if (ufq_rq_requeued(rq))
+		state = ufq_rq_requeued_state(state);
 
 	/* Requests that bypassed the scheduler or were merged away */
 	if (state != UFQ_RQ_DISPATCHED && state != UFQ_RQ_DISPATCHED_BPF)
@@ -642,6 +708,7 @@ static int ufq_init_sched(struct request_queue *q, struct elevator_type *e)
 	INIT_LIST_HEAD(&ufd->node);
 	atomic64_set(&ufd->stats.finished, 0);
 	atomic64_set(&ufd->stats.finished_sectors, 0);
+	atomic64_set(&ufd->stats.requeued, 0);
 	atomic_set(&ufd->wake_seq, 0);
 	eq->elevator_data = ufd;
 
@@ -714,6 +781,7 @@ static int ufq_stats_show(void *data, struct seq_file *m)
 	seq_printf(m, "finished_sectors %lld\n",
 		   atomic64_read(&s.finished_sectors));
 	seq_printf(m, "insert_errors %llu\n", s.insert_errors);
+	seq_printf(m, "requeued %lld\n", atomic64_read(&s.requeued));
 	seq_printf(m, "queued_fifo %u\n", nr_fifo);
 	seq_printf(m, "queued_bpf %u\n", nr_bpf);
 	return 0;
@@ -806,6 +874,7 @@ static struct elevator_type ufq_elv = {
 		.depth_updated		= ufq_depth_updated,
 		.init_hctx		= ufq_init_hctx,
 		.prepare_request	= ufq_prepare_request,
+		.requeue_request	= ufq_requeue_request,
 		.finish_request		= ufq_finish_request,
 		.init_sched		= ufq_init_sched,
 		.exit_sched		= ufq_exit_sched,

@@ -66,6 +66,10 @@
  *	requests.  Without a limit a job whose queue depth exceeds
  *	nr_requests holds every tag, and a request of higher priority waits
  *	for a tag before the scheduler ever sees it.
+ * @requeue_req: a request that the scheduler dispatched was given back by
+ *	the driver (blk_mq_requeue_request()).  It does not return to the
+ *	scheduler: the kernel dispatches it again first, and @finish_req
+ *	follows once when it completes.  Any context, like @finish_req.
  */
 struct ufq_iosched_ops {
 	int (*init_sched)(struct request_queue *q);
@@ -80,6 +84,7 @@ struct ufq_iosched_ops {
 			  unsigned int nr_segs);
 	char name[UFQ_OPS_NAME_LEN];
 	u32 (*limit_depth)(struct request_queue *q, blk_opf_t opf);
+	void (*requeue_req)(struct request *rq);
 };
 
 /* insert_req: dispatch this request now, ahead of the scheduler's queue */
@@ -98,6 +103,13 @@ enum ufq_rq_state {
 	UFQ_RQ_DISPATCHED_BPF,	/* dispatched by BPF, priv[1] sectors */
 	UFQ_RQ_MERGED,		/* merged into another request */
 	UFQ_RQ_DIRECT,		/* on ufd->fifo, UFQ_INSERT_DISPATCH by BPF */
+	/*
+	 * Requeued by the driver after a dispatch (by the kernel, by BPF),
+	 * priv[1] sectors: on ufd->fifo, or on the hctx dispatch list when
+	 * it bypasses the scheduler (RQF_DONTPREP)
+	 */
+	UFQ_RQ_REQUEUED,
+	UFQ_RQ_REQUEUED_BPF,
 };
 
 struct ufq_stats {
@@ -114,6 +126,7 @@ struct ufq_stats {
 	u64 insert_errors;
 	atomic64_t finished;
 	atomic64_t finished_sectors;
+	atomic64_t requeued;	/* any context, like finished */
 };
 
 /* One per request_queue using ufq: a global view of the queue. */
@@ -202,6 +215,20 @@ static inline void ufq_rq_set_state(struct request *rq,
 	ufq_rq_set_state_gen(rq, state, data, 0);
 }
 
+static inline bool ufq_rq_requeued(struct request *rq)
+{
+	enum ufq_rq_state state = ufq_rq_state(rq);
+
+	return state == UFQ_RQ_REQUEUED || state == UFQ_RQ_REQUEUED_BPF;
+}
+
+/* The dispatched state a requeued request goes back to */
+static inline enum ufq_rq_state ufq_rq_requeued_state(enum ufq_rq_state state)
+{
+	return state == UFQ_RQ_REQUEUED_BPF ? UFQ_RQ_DISPATCHED_BPF :
+	       UFQ_RQ_DISPATCHED;
+}
+
 static inline unsigned long ufq_rq_data(struct request *rq)
 {
 	return (unsigned long)READ_ONCE(rq->elv.priv[1]);
@@ -231,6 +258,8 @@ void ufq_bpf_queue_exit(struct ufq_data *ufd);
 void ufq_bpf_finish(struct ufq_data *ufd, struct request *rq,
 		    unsigned long gen);
 u32 ufq_bpf_gen(void);
+void ufq_bpf_requeue(struct ufq_data *ufd, struct request *rq,
+		     unsigned long gen);
 unsigned int ufq_bpf_limit_depth(struct ufq_data *ufd, blk_opf_t opf);
 bool ufq_bpf_running(void);
 bool ufq_watchdog_check(struct ufq_data *ufd);

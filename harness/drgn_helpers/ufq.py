@@ -52,6 +52,7 @@ class UfqStats:
     finished: int
     finished_sectors: int
     insert_errors: int
+    requeued: int
     queued_fifo: int
     queued_bpf: int
 
@@ -159,6 +160,7 @@ def ufq_stats(ufd: "Object") -> UfqStats:
         finished=s.finished.counter.value_(),
         finished_sectors=s.finished_sectors.counter.value_(),
         insert_errors=s.insert_errors.value_(),
+        requeued=s.requeued.counter.value_(),
         queued_fifo=ufd.nr_fifo.value_(),
         queued_bpf=ufd.nr_bpf.value_(),
     )

@@ -37,7 +37,7 @@ from results import differences
 SCHED_NAME = "ufq_test_fifo"
 MAP_NAME = "fifo_ops"
 OPS_MEMBERS = ("init_sched", "exit_sched", "insert_req", "dispatch_req", "has_req",
-               "finish_req", "merge_req", "merge_bio")
+               "finish_req", "merge_req", "merge_bio", "requeue_req")
 SNAPSHOT_TRIES = 400
 IDLE_POLLS = 600
 IDLE_POLL_S = 0.2

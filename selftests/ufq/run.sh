@@ -19,6 +19,9 @@ OUTPUT=${OUTPUT:-$DIR}
 . "$DIR/../lib/strict.sh"
 
 UFQ_TEST=$OUTPUT/ufq_test
+# selftests/ublk's server, for requeues (--reissue)
+UBLK=$OUTPUT/../ublk/ublk
+UBLK_ID=
 WORK=$(mktemp -d /tmp/ufq.XXXXXX)
 CFS=/sys/kernel/config/nullb
 NB=ufqnb0
@@ -33,6 +36,7 @@ cleanup() {
 	[ -n "$LOADER_PID" ] && kill "$LOADER_PID" 2>/dev/null && wait "$LOADER_PID" 2>/dev/null
 	[ -n "$WDT_OLD" ] && echo "$WDT_OLD" > "$UFQ_WATCHDOG"
 	nullb_destroy ufqstall0 2>/dev/null
+	[ -n "$UBLK_ID" ] && "$UBLK" del -n "$UBLK_ID" 2>/dev/null
 	ufq_teardown_devices $NB $MB
 	rm -rf "$WORK"
 }
@@ -66,7 +70,7 @@ ufq_setup_devices $NB $MB
 DEVS="$IODEVS $MB"
 ndev=$(echo $IODEVS | wc -w)
 
-ktap_set_plan $((1 + 2 * ndev + 24))
+ktap_set_plan $((1 + 2 * ndev + 25))
 
 # 1. ufq is offered and selectable on every device
 rc=0
@@ -749,7 +753,72 @@ fi
 nullb_destroy ufqmq0 2>/dev/null
 ktap_result $rc "$nq hardware queues, nr_hw_queues and nr_requests changed under I/O with a BPF scheduler"
 
-# 27. every queue leaving ufq (exit_sched) found its statistics exact: the
+# 27. requeues, which were counted twice, never told to BPF and never
+# reached finish_req: a ublk loop device (--reissue: UBLK_F_USER_RECOVERY_REISSUE) under the FIFO
+# scheduler; its server holds two writes that BPF dispatched and is
+# killed, the driver requeues both (blk_mq_requeue_request()), a new
+# server (`ublk recover`) gets them from the head of the kernel FIFO.
+# Each request is counted once (debugfs inserted equals the inserts BPF
+# saw), requeued is 2 in debugfs and in BPF's requeue_req, BPF hears
+# finish_req once for every request it dispatched, and the backing file
+# holds what was written.
+rc=0
+ublk_field() { [[ " $1 " =~ \ $2=([^ ]*)\  ]] && echo "${BASH_REMATCH[1]}"; }
+ublk_held() { [ "$("$UBLK" list -v -n "$UBLK_ID" | grep -c 'state=held')" = "$1" ]; }
+if [ ! -x "$UBLK" ]; then
+	msg "$UBLK (selftests/ublk) is not built"
+	rc=1
+else
+	truncate -s 32M $WORK/rq.img
+	head -c $((4 << 20)) /dev/urandom > $WORK/rq.p1
+	head -c 8192 /dev/urandom > $WORK/rq.p2
+	dev=$("$UBLK" add -t loop --reissue -d 8 $WORK/rq.img 2> $WORK/rq.err)
+	[[ $dev =~ ^/dev/ublkb([0-9]+)$ ]] && UBLK_ID=${BASH_REMATCH[1]}
+fi
+if [ -n "$UBLK_ID" ] && { udevadm settle 2>/dev/null; true; } &&
+   ufq_set_sched ublkb$UBLK_ID ufq && start_loader fifo; then
+	d=ublkb$UBLK_ID
+	srv=$(ublk_field "$("$UBLK" list -n $UBLK_ID | head -1)" pid)
+	dd if=$WORK/rq.p1 of=$dev bs=1M oflag=direct status=none || rc=1
+	kill -USR2 $srv
+	dd if=$WORK/rq.p2 of=$dev bs=4k count=1 seek=3 oflag=direct status=none &
+	w1=$!
+	dd if=$WORK/rq.p2 of=$dev bs=4k count=1 skip=1 seek=700 oflag=direct \
+		status=none &
+	w2=$!
+	for i in $(seq 300); do ublk_held 2 && break; sleep 0.1; done
+	ublk_held 2 || { msg "the server does not hold 2 writes"; rc=1; }
+	kill -9 $srv
+	sleep 1
+	new=$("$UBLK" recover -n $UBLK_ID 2> $WORK/rq.err) || rc=1
+	[ "$new" = "$dev" ] || { msg "recover printed '$new': $(cat $WORK/rq.err)"; rc=1; }
+	wait $w1 || rc=1
+	wait $w2 || rc=1
+	ufq_stats_consistent $d exact || rc=1
+	ufq_stop_loader || rc=1
+	msg "loader: $(tr '\n' ' ' < $WORK/loader.out)"
+	msg "$d: $(tr '\n' ' ' < $UFQ_DBG/$d/sched/stats)"
+	[ "$(ufq_stat $d requeued)" = 2 ] || rc=1
+	[ "$(counter requeued)" = 2 ] || rc=1
+	[ "$(ufq_stat $d inserted)" = "$(counter inserted)" ] || rc=1
+	[ "$(counter finished)" = "$(counter dispatched)" ] || rc=1
+	[ "$(counter dispatched)" -gt 2 ] || rc=1
+	dd if=$WORK/rq.p2 of=$WORK/rq.p1 bs=4k count=1 seek=3 conv=notrunc status=none
+	dd if=$WORK/rq.p2 of=$WORK/rq.p1 bs=4k count=1 skip=1 seek=700 \
+		conv=notrunc status=none
+	cmp -n $((4 << 20)) $WORK/rq.p1 $WORK/rq.img || { msg "backing file differs"; rc=1; }
+else
+	rc=1
+	[ -s $WORK/rq.err ] && msg "ublk add: $(cat $WORK/rq.err)"
+	ufq_stop_loader
+fi
+if [ -n "$UBLK_ID" ]; then
+	"$UBLK" del -n $UBLK_ID || rc=1
+	UBLK_ID=
+fi
+ktap_result $rc "requests requeued by the driver (ublk reissue) counted once, requeue_req and finish_req once each"
+
+# 28. every queue leaving ufq (exit_sched) found its statistics exact: the
 # kernel reports a slip in the log (no WARN, which panic_on_warn makes a
 # panic), and none happened in all the above
 rc=0

@@ -281,6 +281,12 @@ void BPF_PROG(fifo_finish_req, struct request *rq)
 	__sync_fetch_and_add(&counters.finished, 1);
 }
 
+SEC("struct_ops/requeue_req")
+void BPF_PROG(fifo_requeue_req, struct request *rq)
+{
+	__sync_fetch_and_add(&counters.requeued, 1);
+}
+
 SEC("struct_ops/merge_req")
 void BPF_PROG(fifo_merge_req, struct request_queue *q, struct request *rq)
 {
@@ -367,6 +373,7 @@ struct ufq_iosched_ops fifo_ops = {
 	.dispatch_req	= (void *)fifo_dispatch_req,
 	.has_req	= (void *)fifo_has_req,
 	.finish_req	= (void *)fifo_finish_req,
+	.requeue_req	= (void *)fifo_requeue_req,
 	.merge_req	= (void *)fifo_merge_req,
 	.merge_bio	= (void *)fifo_merge_bio,
 	.name		= "ufq_test_fifo",

@@ -45,6 +45,8 @@ struct ufq_test_counters {
 	unsigned long long kick_errors;
 	/* KEEPID: ids of dispatched requests kept in the map */
 	unsigned long long kept;
+	/* requeue_req calls */
+	unsigned long long requeued;
 };
 
 #endif

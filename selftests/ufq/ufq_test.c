@@ -121,6 +121,7 @@ static void print_counters(struct ufq_fifo *skel)
 	printf("kicks %llu\n", c->kicks);
 	printf("kick_errors %llu\n", c->kick_errors);
 	printf("kept %llu\n", c->kept);
+	printf("requeued %llu\n", c->requeued);
 }
 
 static int ebusy(void)
