@@ -96,7 +96,7 @@ struct {
 
 struct ufq_test_counters counters;
 /* KEEPID: the ids of the last UFQ_TEST_KEPT dispatched requests */
-u64 kept_ids[UFQ_TEST_KEPT];
+__u64 kept_ids[UFQ_TEST_KEPT];
 
 static struct qdata *lookup_q(struct request_queue *q)
 {
