@@ -231,12 +231,13 @@ def idle_phase(prog, results, disk: str, held) -> None:
     results.msg(f"{time.monotonic():.1f}: idle view")
     s = UfqStats.from_debugfs(view["stats"])
     # run.sh ran the scheduler on sequential writes first: no counter is 0
-    # but insert_errors, so that equality means something
+    # but insert_errors and requeued (nothing requeues here), so that
+    # equality means something
     zero = [f.name for f in fields(s) if not getattr(s, f.name)]
     results.check("ufq: counters equal debugfs once idle, every request accounted",
                   queue.stats == s and s.inserted == s.dispatched + s.merged_requests
                   and s.inserted >= len(held) and not queue.fifo and not queue.bpf_queue
-                  and set(zero) == {"insert_errors", "queued_fifo", "queued_bpf"},
+                  and set(zero) == {"insert_errors", "requeued", "queued_fifo", "queued_bpf"},
                   *differences(queue.stats, s, "drgn", "debugfs"), f"debugfs {asdict(s)}")
 
 

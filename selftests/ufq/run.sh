@@ -599,10 +599,12 @@ wait_stat() {
 # 22. finish_req goes to the scheduler that dispatched the request, never
 # to one attached after it (attach generations).  On a one-tag null_blk
 # whose requests take 3 s, scheduler A (DIRECT: everything dispatched from
-# insert_req) dispatches a read that goes to the device, and a second read
-# that waits in the kernel FIFO for the tag; A is detached and B attached
-# before the first completes.  B hears of neither completion, and the
-# second read is dispatched as the kernel's (bpf_dispatched stays 1).
+# insert_req) dispatches three reads: the first goes to the device, the
+# second leaves the scheduler and waits for the tag on the hardware
+# queue's dispatch list (both counted as A's), the third waits in the
+# kernel FIFO (UFQ_INSERT_DISPATCH).  A is detached and B attached before
+# the first completes.  B hears of none of the completions, and the third
+# read is dispatched as the kernel's (bpf_dispatched stays 2).
 rc=0
 if nullb_create ufqgen0 16 hw_queue_depth=1 irqmode=2 \
 	completion_nsec=3000000000 && ufq_set_sched ufqgen0 ufq &&
@@ -614,7 +616,10 @@ if nullb_create ufqgen0 16 hw_queue_depth=1 irqmode=2 \
 	dd if=/dev/ufqgen0 of=/dev/null bs=4k count=1 skip=1 iflag=direct \
 		status=none &
 	rd2=$!
-	wait_stat ufqgen0 inserted 2 5 || rc=1
+	dd if=/dev/ufqgen0 of=/dev/null bs=4k count=1 skip=2 iflag=direct \
+		status=none &
+	rd3=$!
+	wait_stat ufqgen0 inserted 3 5 || rc=1
 	ufq_stop_loader || rc=1
 	cp $WORK/loader.out $WORK/gen-a.out
 	msg "scheduler A: $(tr '\n' ' ' < $WORK/gen-a.out)"
@@ -623,14 +628,15 @@ if nullb_create ufqgen0 16 hw_queue_depth=1 irqmode=2 \
 	start_loader direct || rc=1
 	wait $rd1 || rc=1
 	wait $rd2 || rc=1
+	wait $rd3 || rc=1
 	ufq_stop_loader || rc=1
 	msg "scheduler B: $(tr '\n' ' ' < $WORK/loader.out)"
 	msg "ufqgen0: bpf_dispatched $(ufq_stat ufqgen0 bpf_dispatched) dispatched $(ufq_stat ufqgen0 dispatched) finished $(ufq_stat ufqgen0 finished)"
 	# B finishes only what it dispatched itself (nothing, on a quiet host)
 	[ "$(counter finished)" -le "$(counter inserted)" ] || rc=1
 	[ "$(awk '$1 == "finished" { print $2 }' $WORK/gen-a.out)" -eq 0 ] || rc=1
-	[ "$(ufq_stat ufqgen0 bpf_dispatched)" -eq 1 ] || rc=1
-	[ "$(ufq_stat ufqgen0 finished)" -ge 2 ] || rc=1
+	[ "$(ufq_stat ufqgen0 bpf_dispatched)" -eq 2 ] || rc=1
+	[ "$(ufq_stat ufqgen0 finished)" -ge 3 ] || rc=1
 	ufq_stats_consistent ufqgen0 || rc=1
 else
 	rc=1
@@ -699,12 +705,14 @@ nullb_destroy ufqkeep0 2>/dev/null
 ktap_result $rc "ids kept after completion hold nothing: one-tag device does I/O and goes away within seconds"
 
 # 26. several hardware queues (null_blk submit_queues = the guest's CPUs,
-# up to 4), and changes of their number and of nr_requests while the FIFO
-# scheduler is attached and a verifying fio runs in two jobs: the hardware
-# queues go N -> 1 -> N (blk_mq_update_nr_hw_queues switches the elevator
-# off and back: exit_sched, init_sched) and nr_requests 64 -> 16 -> 64,
-# five times.  fio verifies, the scheduler serves the queue afterwards
-# (a write read back through BPF), and the statistics are exact.
+# up to 4, no poll queues), and changes of their number and of
+# nr_requests while the FIFO scheduler is attached and verifying fio runs
+# (two jobs, one run after the other until the changes are done): the
+# hardware queues go N -> 1 -> N (blk_mq_update_nr_hw_queues switches the
+# elevator off and back: exit_sched, init_sched) and nr_requests
+# 64 -> 16 -> 64, five times.  fio verifies, the scheduler serves the
+# queue afterwards (a write read back through BPF), and the statistics
+# are exact.
 rc=0
 nq=$(nproc)
 [ $nq -le 4 ] || nq=4
@@ -712,11 +720,19 @@ mqs() { ls -d /sys/block/ufqmq0/mq/[0-9]* 2>/dev/null | wc -l; }
 if [ $nq -lt 2 ]; then
 	msg "the guest has $nq CPU: several hardware queues need 2"
 	rc=1
-elif nullb_create ufqmq0 64 submit_queues=$nq &&
+elif nullb_create ufqmq0 64 submit_queues=$nq poll_queues=0 &&
      ufq_set_sched ufqmq0 ufq && start_loader fifo; then
 	[ "$(mqs)" -eq $nq ] || { msg "ufqmq0 has $(mqs) hardware queues, not $nq"; rc=1; }
-	UFQ_VERIFY_SIZE=16M ufq_fio_verify ufqmq0 mq --numjobs=2 \
-		--offset_increment=16M &
+	rm -f $WORK/mq.stop
+	(
+		n=0
+		while [ ! -e $WORK/mq.stop ]; do
+			n=$((n + 1))
+			UFQ_VERIFY_SIZE=16M ufq_fio_verify ufqmq0 mq$n \
+				--numjobs=2 --offset_increment=16M || exit 1
+		done
+		msg "fio verified $n runs"
+	) &
 	fpid=$!
 	changes=0
 	while [ $changes -lt 5 ] && kill -0 $fpid 2>/dev/null; do
@@ -729,9 +745,10 @@ elif nullb_create ufqmq0 64 submit_queues=$nq &&
 		changes=$((changes + 1))
 		sleep 0.2
 	done
+	touch $WORK/mq.stop
 	wait $fpid || rc=1
 	msg "ufqmq0: $changes rounds of changes under fio"
-	[ $changes -eq 5 ] || { msg "fio ended before 5 rounds"; rc=1; }
+	[ $changes -eq 5 ] || { msg "fio failed before 5 rounds"; rc=1; }
 	[ "$(current_scheduler ufqmq0)" = ufq ] || rc=1
 	head -c $((64 * 1024 * 16)) /dev/urandom > $WORK/mq.dat
 	dd if=$WORK/mq.dat of=/dev/ufqmq0 bs=64k oflag=direct status=none || rc=1
