@@ -61,6 +61,42 @@ counter() {	# counter NAME: from the last loader's output
 	awk -v k="$1" '$1 == k { print $2 }' "$WORK/loader.out"
 }
 
+# timed CMD: run CMD in a shell, print how long it took in ms, or "failed"
+timed() {
+	sh -c 's=$(date +%s%N); '"$1"' || { echo failed; exit 1; }
+		echo $((($(date +%s%N) - s) / 1000000))'
+}
+
+# wait_done PID SECS WHAT: true if PID exits within SECS (its status is in
+# DONE_ST); else turn the watchdog on (1 s), so that the kernel ejects the
+# stall scheduler and PID finishes, and fail
+wait_done() {
+	local pid=$1 i
+	for i in $(seq $(($2 * 10))); do
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 $pid 2>/dev/null; then
+		msg "$3 still waits after $2 s: the freeze waits for BPF"
+		echo 1000 > $UFQ_WATCHDOG
+		wait $pid
+		return 1
+	fi
+	wait $pid
+	DONE_ST=$?
+}
+
+# wait_stat DEV NAME MIN SECS: until debugfs counter NAME of DEV >= MIN
+wait_stat() {
+	local i
+	for i in $(seq $(($4 * 10))); do
+		[ "$(ufq_stat $1 $2)" -ge $3 ] && return 0
+		sleep 0.1
+	done
+	msg "$1: $2 is $(ufq_stat $1 $2) after $4 s, not $3"
+	return 1
+}
+
 ktap_print_header
 
 ufq_prepare || skip_area_or_fail "CONFIG_IOSCHED_UFQ is not enabled"
@@ -343,13 +379,31 @@ timeout 10 sh -c "echo none > /sys/block/$NB/queue/scheduler" || rc=1
 ufq_set_sched $NB ufq || rc=1
 ktap_result $rc "no request reference can outlive a callback: no acquire kfunc, no request kptr"
 
-# 15. a UFQ device goes away while a BPF scheduler is attached
+# 15. a UFQ device goes away while a BPF scheduler is attached: an idle
+# one, and one with I/O in flight (a random reader and writer at queue
+# depth 16 through BPF): the power-off and rmdir complete within seconds,
+# fio ends (with I/O errors), and the other queues keep their scheduler
 rc=0
-if nullb_create ufqgone0 32 && ufq_set_sched ufqgone0 ufq && start_loader fifo; then
+if nullb_create ufqgone0 32 && ufq_set_sched ufqgone0 ufq &&
+   nullb_create ufqgone1 32 && ufq_set_sched ufqgone1 ufq && start_loader fifo; then
 	dd if=/dev/urandom of=$WORK/gone.dat bs=64k count=32 2>/dev/null
 	dd if=$WORK/gone.dat of=/dev/ufqgone0 bs=64k oflag=direct 2>/dev/null || rc=1
 	cmp -n $((64 * 1024 * 32)) $WORK/gone.dat /dev/ufqgone0 || rc=1
 	echo 0 > $CFS/ufqgone0/power && rmdir $CFS/ufqgone0 || rc=1
+	fio --name=gone1 --filename=/dev/ufqgone1 --rw=randrw --bs=4k \
+		--ioengine=libaio --iodepth=16 --direct=1 --time_based \
+		--runtime=60 --output="$WORK/gone1.fio" > /dev/null 2>&1 &
+	FIO_PID=$!
+	wait_stat ufqgone1 bpf_dispatched 200 30 || rc=1
+	timed "echo 0 > $CFS/ufqgone1/power && rmdir $CFS/ufqgone1" \
+		> $WORK/gone1.ms &
+	wait_done $! 30 "power-off and rmdir of ufqgone1 under I/O" || rc=1
+	ms=$(cat $WORK/gone1.ms)
+	msg "power-off and rmdir under I/O took $ms ms"
+	[ "$DONE_ST" = 0 ] && [ "$ms" -le 5000 ] || rc=1
+	# fio sees the device go: it ends with errors, long before its 60 s
+	wait_done $FIO_PID 15 "fio on the removed ufqgone1" || rc=1
+	[ "$DONE_ST" != 0 ] || { msg "fio on the removed device reported no error"; rc=1; }
 	# the other queues keep their scheduler
 	ufq_fio_verify $NB gone-$NB || rc=1
 	ufq_stop_loader || rc=1
@@ -359,8 +413,8 @@ else
 	rc=1
 	ufq_stop_loader
 fi
-rmdir $CFS/ufqgone0 2>/dev/null
-ktap_result $rc "device removal while a BPF scheduler is attached"
+rmdir $CFS/ufqgone0 $CFS/ufqgone1 2>/dev/null
+ktap_result $rc "device removal while a BPF scheduler is attached, idle and under I/O"
 
 # 16. an init_sched that returns 1 (neither 0 nor an errno) fails the
 # attach with EPROTO, as sched_ext's ops_sanitize_err(): no positive
@@ -440,31 +494,6 @@ stall_hold() {
 	done
 	msg "$d: the stall scheduler holds $(ufq_stat $d queued_bpf) requests, not 16"
 	return 1
-}
-
-# timed CMD: run CMD in a shell, print how long it took in ms, or "failed"
-timed() {
-	sh -c 's=$(date +%s%N); '"$1"' || { echo failed; exit 1; }
-		echo $((($(date +%s%N) - s) / 1000000))'
-}
-
-# wait_done PID SECS WHAT: true if PID exits within SECS (its status is in
-# DONE_ST); else turn the watchdog on (1 s), so that the kernel ejects the
-# stall scheduler and PID finishes, and fail
-wait_done() {
-	local pid=$1 i
-	for i in $(seq $(($2 * 10))); do
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 $pid 2>/dev/null; then
-		msg "$3 still waits after $2 s: the freeze waits for BPF"
-		echo 1000 > $UFQ_WATCHDOG
-		wait $pid
-		return 1
-	fi
-	wait $pid
-	DONE_ST=$?
 }
 
 # 18. a freeze takes the requests BPF holds back at once, without the
@@ -584,17 +613,6 @@ else
 	rc=1
 fi
 ktap_result $rc "/sys/kernel/ufq: exit information, a BPF reason cannot add lines"
-
-# wait_stat DEV NAME MIN SECS: until debugfs counter NAME of DEV >= MIN
-wait_stat() {
-	local i
-	for i in $(seq $(($4 * 10))); do
-		[ "$(ufq_stat $1 $2)" -ge $3 ] && return 0
-		sleep 0.1
-	done
-	msg "$1: $2 is $(ufq_stat $1 $2) after $4 s, not $3"
-	return 1
-}
 
 # 22. finish_req goes to the scheduler that dispatched the request, never
 # to one attached after it (attach generations).  On a one-tag null_blk
