@@ -61,6 +61,11 @@ counter() {	# counter NAME: from the last loader's output
 	awk -v k="$1" '$1 == k { print $2 }' "$WORK/loader.out"
 }
 
+# ublk_field LINE KEY: VALUE of " KEY=VALUE" in a line of `ublk list`
+ublk_field() { [[ " $1 " =~ \ $2=([^ ]*)\  ]] && echo "${BASH_REMATCH[1]}"; }
+# ublk_held N: the server of device $UBLK_ID holds N requests
+ublk_held() { [ "$("$UBLK" list -v -n "$UBLK_ID" | grep -c 'state=held')" = "$1" ]; }
+
 # timed CMD: run CMD in a shell, print how long it took in ms, or "failed"
 timed() {
 	sh -c 's=$(date +%s%N); '"$1"' || { echo failed; exit 1; }
@@ -615,52 +620,63 @@ fi
 ktap_result $rc "/sys/kernel/ufq: exit information, a BPF reason cannot add lines"
 
 # 22. finish_req goes to the scheduler that dispatched the request, never
-# to one attached after it (attach generations).  On a one-tag null_blk
-# whose requests take 3 s, scheduler A (DIRECT: everything dispatched from
-# insert_req) dispatches three reads: the first goes to the device, the
-# second leaves the scheduler and waits for the tag on the hardware
-# queue's dispatch list (both counted as A's), the third waits in the
-# kernel FIFO (UFQ_INSERT_DISPATCH).  A is detached and B attached before
-# the first completes.  B hears of none of the completions, and the third
+# to one attached after it (attach generations).  On a ublk null device
+# with one tag whose server holds what it gets (SIGUSR2), scheduler A
+# (DIRECT: everything dispatched from insert_req) dispatches three reads:
+# the first goes to the server and is held there, the second leaves the
+# scheduler and waits for the tag on the hardware queue's dispatch list
+# (both counted as A's), the third waits in the kernel FIFO
+# (UFQ_INSERT_DISPATCH).  A is detached and B attached, then the server
+# lets the reads go.  B hears of none of the completions, and the third
 # read is dispatched as the kernel's (bpf_dispatched stays 2).
 rc=0
-if nullb_create ufqgen0 16 hw_queue_depth=1 irqmode=2 \
-	completion_nsec=3000000000 && ufq_set_sched ufqgen0 ufq &&
-   start_loader direct; then
-	dd if=/dev/ufqgen0 of=/dev/null bs=4k count=1 iflag=direct \
-		status=none &
+gdev=
+if [ -x "$UBLK" ]; then
+	gdev=$("$UBLK" add -t null -d 1 --size 16M 2> $WORK/gen.err)
+	[[ $gdev =~ ^/dev/ublkb([0-9]+)$ ]] && UBLK_ID=${BASH_REMATCH[1]} ||
+		msg "ublk add: '$gdev' $(cat $WORK/gen.err)"
+else
+	msg "$UBLK (selftests/ublk) is not built"
+fi
+if [ -n "$UBLK_ID" ] && { udevadm settle 2>/dev/null; true; } &&
+   ufq_set_sched ublkb$UBLK_ID ufq && start_loader direct; then
+	d=ublkb$UBLK_ID
+	srv=$(ublk_field "$("$UBLK" list -n $UBLK_ID | head -1)" pid)
+	kill -USR2 $srv
+	dd if=$gdev of=/dev/null bs=4k count=1 iflag=direct status=none &
 	rd1=$!
-	wait_stat ufqgen0 bpf_dispatched 1 5 || rc=1
-	dd if=/dev/ufqgen0 of=/dev/null bs=4k count=1 skip=1 iflag=direct \
-		status=none &
+	for i in $(seq 300); do ublk_held 1 && break; sleep 0.1; done
+	ublk_held 1 || { msg "the server does not hold the first read"; rc=1; }
+	dd if=$gdev of=/dev/null bs=4k count=1 skip=1 iflag=direct status=none &
 	rd2=$!
-	dd if=/dev/ufqgen0 of=/dev/null bs=4k count=1 skip=2 iflag=direct \
-		status=none &
+	dd if=$gdev of=/dev/null bs=4k count=1 skip=2 iflag=direct status=none &
 	rd3=$!
-	wait_stat ufqgen0 inserted 3 5 || rc=1
+	wait_stat $d inserted 3 30 || rc=1
 	ufq_stop_loader || rc=1
 	cp $WORK/loader.out $WORK/gen-a.out
 	msg "scheduler A: $(tr '\n' ' ' < $WORK/gen-a.out)"
-	# the swap has to happen while the first read is in flight
-	kill -0 $rd1 2>/dev/null || { msg "the first read completed before the swap"; rc=1; }
 	start_loader direct || rc=1
+	kill -USR2 $srv
 	wait $rd1 || rc=1
 	wait $rd2 || rc=1
 	wait $rd3 || rc=1
 	ufq_stop_loader || rc=1
 	msg "scheduler B: $(tr '\n' ' ' < $WORK/loader.out)"
-	msg "ufqgen0: bpf_dispatched $(ufq_stat ufqgen0 bpf_dispatched) dispatched $(ufq_stat ufqgen0 dispatched) finished $(ufq_stat ufqgen0 finished)"
+	msg "$d: bpf_dispatched $(ufq_stat $d bpf_dispatched) dispatched $(ufq_stat $d dispatched) finished $(ufq_stat $d finished)"
 	# B finishes only what it dispatched itself (nothing, on a quiet host)
 	[ "$(counter finished)" -le "$(counter inserted)" ] || rc=1
 	[ "$(awk '$1 == "finished" { print $2 }' $WORK/gen-a.out)" -eq 0 ] || rc=1
-	[ "$(ufq_stat ufqgen0 bpf_dispatched)" -eq 2 ] || rc=1
-	[ "$(ufq_stat ufqgen0 finished)" -ge 3 ] || rc=1
-	ufq_stats_consistent ufqgen0 || rc=1
+	[ "$(ufq_stat $d bpf_dispatched)" -eq 2 ] || rc=1
+	[ "$(ufq_stat $d finished)" -ge 3 ] || rc=1
+	ufq_stats_consistent $d || rc=1
 else
 	rc=1
 	ufq_stop_loader
 fi
-nullb_destroy ufqgen0 2>/dev/null
+if [ -n "$UBLK_ID" ]; then
+	"$UBLK" del -n $UBLK_ID || rc=1
+	UBLK_ID=
+fi
 ktap_result $rc "finish_req only for the attach that dispatched the request, after a swap of schedulers"
 
 # 23. no member may be a sleepable program: init_sched and exit_sched run
@@ -798,8 +814,6 @@ ktap_result $rc "$nq hardware queues, nr_hw_queues and nr_requests changed under
 # finish_req once for every request it dispatched, and the backing file
 # holds what was written.
 rc=0
-ublk_field() { [[ " $1 " =~ \ $2=([^ ]*)\  ]] && echo "${BASH_REMATCH[1]}"; }
-ublk_held() { [ "$("$UBLK" list -v -n "$UBLK_ID" | grep -c 'state=held')" = "$1" ]; }
 if [ ! -x "$UBLK" ]; then
 	msg "$UBLK (selftests/ublk) is not built"
 	rc=1
