@@ -19,6 +19,7 @@
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
 #include <linux/blkdev.h>
+#include <linux/capability.h>
 #include <linux/jiffies.h>
 #include <linux/kobject.h>
 #include <linux/moduleparam.h>
@@ -79,6 +80,13 @@ static LIST_HEAD(ufq_queues);
 
 /* The attached (or ejected, not yet detached) ops, under ufq_ops_mutex. */
 static struct ufq_iosched_ops *ufq_cur_ops;
+/*
+ * Attach generation: incremented (under ufq_ops_mutex) by every attach
+ * before any queue gets the new ops, and never while a queue still has the
+ * old ones.  A request BPF owns or dispatched keeps the generation of its
+ * scheduler, so that finish_req goes to that scheduler or to none.
+ */
+static u32 ufq_attach_gen;
 
 /* State and exit information, written under ufq_exit_lock. */
 static DEFINE_SPINLOCK(ufq_exit_lock);
@@ -110,6 +118,15 @@ static void ufq_set_state(enum ufq_state state)
 	spin_lock_irqsave(&ufq_exit_lock, flags);
 	WRITE_ONCE(ufq_state_val, state);
 	spin_unlock_irqrestore(&ufq_exit_lock, flags);
+}
+
+/*
+ * The generation of the attached scheduler.  Stable under ufd->lock while
+ * ufd->ops is set; under RCU, read after ufd->ops (see ufq_bpf_finish()).
+ */
+u32 ufq_bpf_gen(void)
+{
+	return READ_ONCE(ufq_attach_gen);
 }
 
 /* Does a BPF scheduler run (not ejected)?  Any context. */
@@ -325,15 +342,46 @@ void ufq_bpf_queue_exit(struct ufq_data *ufd)
 	mutex_unlock(&ufq_list_mutex);
 }
 
-/* A request dispatched by BPF completed; any context. */
-void ufq_bpf_finish(struct ufq_data *ufd, struct request *rq)
+/*
+ * A request dispatched by BPF completed; any context.  @gen is the attach
+ * generation of the scheduler that dispatched it (ufq_rq_gen()): only that
+ * scheduler hears of it, not one attached since.
+ */
+void ufq_bpf_finish(struct ufq_data *ufd, struct request *rq,
+		    unsigned long gen)
 {
 	struct ufq_iosched_ops *ops;
 
 	rcu_read_lock();
 	ops = rcu_dereference(ufd->ops);
-	if (ops && ops->finish_req && ufq_state() == UFQ_ENABLED)
+	/*
+	 * Pairs with rcu_assign_pointer() after the generation moved in
+	 * ufq_ops_enable(): with the new ops we see the new generation.  With
+	 * the old ops the generation cannot have moved on, since an attach
+	 * follows a detach's synchronize_rcu().
+	 */
+	smp_rmb();
+	if (ops && ops->finish_req && ufq_state() == UFQ_ENABLED &&
+	    gen == ufq_gen_bits(ufq_bpf_gen()))
 		ops->finish_req(rq);
+	rcu_read_unlock();
+}
+
+/*
+ * A request dispatched by BPF was requeued by the driver; any context.  As
+ * in ufq_bpf_finish(), only the scheduler of attach @gen hears of it.
+ */
+void ufq_bpf_requeue(struct ufq_data *ufd, struct request *rq,
+		     unsigned long gen)
+{
+	struct ufq_iosched_ops *ops;
+
+	rcu_read_lock();
+	ops = rcu_dereference(ufd->ops);
+	smp_rmb();	/* the generation after the ops: see ufq_bpf_finish() */
+	if (ops && ops->requeue_req && ufq_state() == UFQ_ENABLED &&
+	    gen == ufq_gen_bits(ufq_bpf_gen()))
+		ops->requeue_req(rq);
 	rcu_read_unlock();
 }
 
@@ -482,6 +530,8 @@ static int ufq_ops_enable(struct ufq_iosched_ops *ops)
 	ufq_exit_reason[0] = '\0';
 	strscpy(ufq_sched_name, ops->name);
 	spin_unlock_irqrestore(&ufq_exit_lock, flags);
+	/* no queue has ops now: the old scheduler's were cleared and waited for */
+	WRITE_ONCE(ufq_attach_gen, ufq_attach_gen + 1);
 
 	list_for_each_entry(ufd, &ufq_queues, node) {
 		if (ops->init_sched) {
@@ -566,6 +616,13 @@ static void ufq_ops_disable(struct ufq_iosched_ops *ops)
 
 static int ufq_bpf_reg(void *kdata, struct bpf_link *link)
 {
+	/*
+	 * One scheduler holds the requests of every ufq disk of the host:
+	 * attaching needs CAP_SYS_ADMIN in the initial user namespace, not
+	 * only the CAP_BPF that a BPF token can delegate into another one.
+	 */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	return ufq_ops_enable(kdata);
 }
 
@@ -621,17 +678,15 @@ static int ufq_bpf_check_member(const struct btf_type *t,
 				const struct btf_member *member,
 				const struct bpf_prog *prog)
 {
-	u32 moff = __btf_member_bit_offset(t, member) / 8;
-
-	switch (moff) {
-	case offsetof(struct ufq_iosched_ops, init_sched):
-	case offsetof(struct ufq_iosched_ops, exit_sched):
-		break;
-	default:
-		/* everything else runs under a spinlock or in irq context */
-		if (prog->sleepable)
-			return -EINVAL;
-	}
+	/*
+	 * No member may sleep.  Most run under the queue's UFQ spinlock or
+	 * in interrupt context; init_sched and exit_sched run with the queue
+	 * frozen and under ufq_list_mutex, so a program that faulted on a
+	 * page of a file on that disk, or waited for its I/O, would wait for
+	 * the freeze it is part of.
+	 */
+	if (prog->sleepable)
+		return -EINVAL;
 	return 0;
 }
 
@@ -705,6 +760,10 @@ static u32 ufq_stub_limit_depth(struct request_queue *q, blk_opf_t opf)
 	return 0;
 }
 
+static void ufq_stub_requeue_req(struct request *rq)
+{
+}
+
 static struct ufq_iosched_ops __bpf_ops_ufq_iosched_ops = {
 	.init_sched	= ufq_stub_init_sched,
 	.exit_sched	= ufq_stub_exit_sched,
@@ -715,6 +774,7 @@ static struct ufq_iosched_ops __bpf_ops_ufq_iosched_ops = {
 	.merge_req	= ufq_stub_merge_req,
 	.merge_bio	= ufq_stub_merge_bio,
 	.limit_depth	= ufq_stub_limit_depth,
+	.requeue_req	= ufq_stub_requeue_req,
 };
 
 static struct bpf_struct_ops bpf_ufq_iosched_ops = {

@@ -265,9 +265,10 @@ static bool ufq_id_reclaimed(struct ufq_data *ufd, u64 id)
 }
 
 static void ufq_insert_fifo(struct ufq_data *ufd, struct request *rq,
-			    blk_insert_t flags, enum ufq_rq_state state)
+			    blk_insert_t flags, enum ufq_rq_state state,
+			    u32 gen)
 {
-	ufq_rq_set_state(rq, state, 0);
+	ufq_rq_set_state_gen(rq, state, 0, gen);
 	if (flags & BLK_MQ_INSERT_AT_HEAD)
 		list_add(&rq->queuelist, &ufd->fifo);
 	else
@@ -299,9 +300,24 @@ static void ufq_insert_request(struct ufq_data *ufd, struct request *rq,
 	struct request_queue *q = ufd->q;
 	struct ufq_iosched_ops *ops = ufq_active_ops(ufd);
 	u64 id;
+	u32 gen;
 	int ret;
 
 	lockdep_assert_held(&ufd->lock);
+
+	if (ufq_rq_requeued(rq)) {
+		/*
+		 * Counted when it was first inserted and dispatched: back to
+		 * the kernel FIFO, not merged, not given to BPF again.
+		 */
+		trace_block_rq_insert(rq);
+		if (flags & BLK_MQ_INSERT_AT_HEAD)
+			list_add(&rq->queuelist, &ufd->fifo);
+		else
+			list_add_tail(&rq->queuelist, &ufd->fifo);
+		ufd->nr_fifo++;
+		return;
+	}
 
 	ufd->stats.inserted++;
 	ufd->stats.inserted_sectors += blk_rq_sectors(rq);
@@ -337,7 +353,9 @@ static void ufq_insert_request(struct ufq_data *ufd, struct request *rq,
 	 */
 	if (ops && !(flags & BLK_MQ_INSERT_AT_HEAD) &&
 	    ufq_make_id(ufd, rq, &id)) {
-		ufq_rq_set_state(rq, UFQ_RQ_BPF, id);
+		/* stable under ufd->lock while ops is set (ufq_bpf_gen()) */
+		gen = ufq_bpf_gen();
+		ufq_rq_set_state_gen(rq, UFQ_RQ_BPF, id, gen);
 		list_add_tail(&rq->queuelist, &ufd->bpf_list);
 		ufd->nr_bpf++;
 		ret = ops->insert_req(q, rq, flags);
@@ -346,14 +364,14 @@ static void ufq_insert_request(struct ufq_data *ufd, struct request *rq,
 			ufd->nr_bpf--;
 		}
 		if (ret == UFQ_INSERT_DISPATCH) {
-			ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_DIRECT);
+			ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_DIRECT, gen);
 		} else if (ret) {
 			/* refused: keep it in the kernel FIFO */
 			ufd->stats.insert_errors++;
-			ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_FIFO);
+			ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_FIFO, 0);
 		}
 	} else {
-		ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_FIFO);
+		ufq_insert_fifo(ufd, rq, flags, UFQ_RQ_FIFO, 0);
 	}
 
 	if (rq_mergeable(rq)) {
@@ -429,6 +447,32 @@ declined:
 	return NULL;
 }
 
+/* @rq leaves the scheduler for the driver: count it, BPF's or the kernel's */
+static void ufq_account_dispatch(struct ufq_data *ufd, struct request *rq,
+				 bool taken)
+{
+	enum ufq_rq_state state = ufq_rq_state(rq);
+	unsigned long gen = ufq_rq_gen(rq);
+
+	/*
+	 * A request that an earlier attach dispatched with UFQ_INSERT_DISPATCH
+	 * is the kernel's now: its scheduler is gone, and the one attached
+	 * since never saw it.
+	 */
+	if (state == UFQ_RQ_FIFO || taken || !ufq_active_ops(ufd) ||
+	    gen != ufq_gen_bits(ufq_bpf_gen())) {
+		state = UFQ_RQ_DISPATCHED;
+		gen = 0;
+	} else {
+		/* BPF chose it, in dispatch_req or insert_req */
+		ufd->stats.bpf_dispatched++;
+		state = UFQ_RQ_DISPATCHED_BPF;
+	}
+	ufd->stats.dispatched++;
+	ufd->stats.dispatched_sectors += blk_rq_sectors(rq);
+	ufq_rq_set_state_gen(rq, state, blk_rq_sectors(rq), gen);
+}
+
 static struct request *ufq_dispatch_request(struct blk_mq_hw_ctx *hctx)
 {
 	struct ufq_data *ufd = hctx->queue->elevator->elevator_data;
@@ -465,19 +509,16 @@ static struct request *ufq_dispatch_request(struct blk_mq_hw_ctx *hctx)
 			ufd->nr_bpf--;
 		else
 			ufd->nr_fifo--;
-		if (state == UFQ_RQ_FIFO || taken || !ufq_active_ops(ufd)) {
-			state = UFQ_RQ_DISPATCHED;
-		} else {
-			/* BPF chose it, in dispatch_req or insert_req */
-			ufd->stats.bpf_dispatched++;
-			state = UFQ_RQ_DISPATCHED_BPF;
-		}
 		elv_rqhash_del(q, rq);
 		if (q->last_merge == rq)
 			q->last_merge = NULL;
-		ufd->stats.dispatched++;
-		ufd->stats.dispatched_sectors += blk_rq_sectors(rq);
-		ufq_rq_set_state(rq, state, blk_rq_sectors(rq));
+		if (ufq_rq_requeued(rq)) {
+			/* dispatched again: counted the first time */
+			ufq_rq_set_state_gen(rq, ufq_rq_requeued_state(state),
+					     ufq_rq_data(rq), ufq_rq_gen(rq));
+		} else {
+			ufq_account_dispatch(ufd, rq, taken);
+		}
 		rq->rq_flags |= RQF_STARTED;
 	}
 	spin_unlock(&ufd->lock);
@@ -587,10 +628,48 @@ static void ufq_prepare_request(struct request *rq)
 	ufq_rq_set_state(rq, UFQ_RQ_NONE, 0);
 }
 
+/*
+ * The driver gave a dispatched request back (blk_mq_requeue_request()).  It
+ * comes back through insert_requests, at the head of the queue, or bypasses
+ * the scheduler (RQF_DONTPREP), and the kernel dispatches it again.  It is
+ * counted once: it stays dispatched in the statistics (and requeued is
+ * counted), and the BPF scheduler that dispatched it hears of the requeue
+ * and later, once, of its completion.  Any context.
+ */
+static void ufq_requeue_request(struct request *rq)
+{
+	struct ufq_data *ufd = rq->q->elevator->elevator_data;
+	enum ufq_rq_state state = ufq_rq_state(rq);
+	unsigned long gen = ufq_rq_gen(rq);
+
+	switch (state) {
+	case UFQ_RQ_DISPATCHED:
+	case UFQ_RQ_REQUEUED:
+		state = UFQ_RQ_REQUEUED;
+		break;
+	case UFQ_RQ_DISPATCHED_BPF:
+	case UFQ_RQ_REQUEUED_BPF:
+		state = UFQ_RQ_REQUEUED_BPF;
+		break;
+	default:
+		/* never dispatched through the scheduler */
+		return;
+	}
+	atomic64_inc(&ufd->stats.requeued);
+	ufq_rq_set_state_gen(rq, state, ufq_rq_data(rq), gen);
+	if (state == UFQ_RQ_REQUEUED_BPF)
+		ufq_bpf_requeue(ufd, rq, gen);
+}
+
 static void ufq_finish_request(struct request *rq)
 {
 	struct ufq_data *ufd = rq->q->elevator->elevator_data;
 	enum ufq_rq_state state = ufq_rq_state(rq);
+	unsigned long gen = ufq_rq_gen(rq);
+
+	/* requeued and completed without coming back to the scheduler */
+	if (ufq_rq_requeued(rq))
+		state = ufq_rq_requeued_state(state);
 
 	/* Requests that bypassed the scheduler or were merged away */
 	if (state != UFQ_RQ_DISPATCHED && state != UFQ_RQ_DISPATCHED_BPF)
@@ -600,7 +679,7 @@ static void ufq_finish_request(struct request *rq)
 	atomic64_add(ufq_rq_data(rq), &ufd->stats.finished_sectors);
 	ufq_rq_set_state(rq, UFQ_RQ_NONE, 0);
 	if (state == UFQ_RQ_DISPATCHED_BPF)
-		ufq_bpf_finish(ufd, rq);
+		ufq_bpf_finish(ufd, rq, gen);
 	/* the device has room again: ask BPF if it declined */
 	if (READ_ONCE(ufd->bpf_waiting))
 		ufq_wake(ufd);
@@ -629,6 +708,7 @@ static int ufq_init_sched(struct request_queue *q, struct elevator_type *e)
 	INIT_LIST_HEAD(&ufd->node);
 	atomic64_set(&ufd->stats.finished, 0);
 	atomic64_set(&ufd->stats.finished_sectors, 0);
+	atomic64_set(&ufd->stats.requeued, 0);
 	atomic_set(&ufd->wake_seq, 0);
 	eq->elevator_data = ufd;
 
@@ -701,6 +781,7 @@ static int ufq_stats_show(void *data, struct seq_file *m)
 	seq_printf(m, "finished_sectors %lld\n",
 		   atomic64_read(&s.finished_sectors));
 	seq_printf(m, "insert_errors %llu\n", s.insert_errors);
+	seq_printf(m, "requeued %lld\n", atomic64_read(&s.requeued));
 	seq_printf(m, "queued_fifo %u\n", nr_fifo);
 	seq_printf(m, "queued_bpf %u\n", nr_bpf);
 	return 0;
@@ -793,6 +874,7 @@ static struct elevator_type ufq_elv = {
 		.depth_updated		= ufq_depth_updated,
 		.init_hctx		= ufq_init_hctx,
 		.prepare_request	= ufq_prepare_request,
+		.requeue_request	= ufq_requeue_request,
 		.finish_request		= ufq_finish_request,
 		.init_sched		= ufq_init_sched,
 		.exit_sched		= ufq_exit_sched,

@@ -23,15 +23,17 @@
  * kernel keeps every request it hands to the BPF scheduler on its own
  * per-queue list; the BPF scheduler only orders ids, so it never has to
  * own a reference to a request and the kernel can take all requests back
- * at any time (detach, eject, watchdog).
+ * at any time (detach, eject, watchdog).  No member may be a sleepable
+ * program: the others run under a spinlock or in interrupt context, and
+ * init_sched and exit_sched with the queue frozen.
  *
  * @init_sched: a UFQ queue starts to use this scheduler, either when the
  *	scheduler is attached or when ufq is selected for a queue while the
  *	scheduler is attached.  A non-zero return fails the attach (or ejects
  *	the scheduler when the queue comes later); the attach fails with that
- *	errno if it is one, else with -EPROTO.  May sleep.
+ *	errno if it is one, else with -EPROTO.
  * @exit_sched: the queue stops using this scheduler.  All ids of the queue
- *	are invalid from now on.  May sleep.
+ *	are invalid from now on.
  * @insert_req: a request enters the scheduler.  Return 0 if the scheduler
  *	took it; it then has to return its id from @dispatch_req later.
  *	Return UFQ_INSERT_DISPATCH to dispatch it at once instead: the kernel
@@ -64,6 +66,10 @@
  *	requests.  Without a limit a job whose queue depth exceeds
  *	nr_requests holds every tag, and a request of higher priority waits
  *	for a tag before the scheduler ever sees it.
+ * @requeue_req: a request that the scheduler dispatched was given back by
+ *	the driver (blk_mq_requeue_request()).  It does not return to the
+ *	scheduler: the kernel dispatches it again first, and @finish_req
+ *	follows once when it completes.  Any context, like @finish_req.
  */
 struct ufq_iosched_ops {
 	int (*init_sched)(struct request_queue *q);
@@ -78,12 +84,17 @@ struct ufq_iosched_ops {
 			  unsigned int nr_segs);
 	char name[UFQ_OPS_NAME_LEN];
 	u32 (*limit_depth)(struct request_queue *q, blk_opf_t opf);
+	void (*requeue_req)(struct request *rq);
 };
 
 /* insert_req: dispatch this request now, ahead of the scheduler's queue */
 #define UFQ_INSERT_DISPATCH	1
 
-/* Where a request is, kept in rq->elv.priv[0]; rq->elv.priv[1] has data. */
+/*
+ * Where a request is, kept in the low bits of rq->elv.priv[0], with the
+ * attach generation of the scheduler that owns or dispatched it above
+ * them; rq->elv.priv[1] has data.
+ */
 enum ufq_rq_state {
 	UFQ_RQ_NONE = 0,	/* not (or no longer) in UFQ */
 	UFQ_RQ_FIFO,		/* on ufd->fifo, owned by the kernel */
@@ -92,6 +103,13 @@ enum ufq_rq_state {
 	UFQ_RQ_DISPATCHED_BPF,	/* dispatched by BPF, priv[1] sectors */
 	UFQ_RQ_MERGED,		/* merged into another request */
 	UFQ_RQ_DIRECT,		/* on ufd->fifo, UFQ_INSERT_DISPATCH by BPF */
+	/*
+	 * Requeued by the driver after a dispatch (by the kernel, by BPF),
+	 * priv[1] sectors: on ufd->fifo, or on the hctx dispatch list when
+	 * it bypasses the scheduler (RQF_DONTPREP)
+	 */
+	UFQ_RQ_REQUEUED,
+	UFQ_RQ_REQUEUED_BPF,
 };
 
 struct ufq_stats {
@@ -108,6 +126,7 @@ struct ufq_stats {
 	u64 insert_errors;
 	atomic64_t finished;
 	atomic64_t finished_sectors;
+	atomic64_t requeued;	/* any context, like finished */
 };
 
 /* One per request_queue using ufq: a global view of the queue. */
@@ -155,16 +174,59 @@ struct ufq_data {
 	struct rcu_head rcu;	/* ufq_kick_queue() looks ufd up under RCU */
 };
 
+#define UFQ_RQ_STATE_BITS	8
+#define UFQ_RQ_STATE_MASK	((1UL << UFQ_RQ_STATE_BITS) - 1)
+
+/*
+ * The attach generation as kept in a request: truncated to the bits above
+ * the state, and compared truncated.
+ */
+static inline unsigned long ufq_gen_bits(u32 gen)
+{
+	return ((unsigned long)gen << UFQ_RQ_STATE_BITS) >> UFQ_RQ_STATE_BITS;
+}
+
 static inline enum ufq_rq_state ufq_rq_state(struct request *rq)
 {
-	return (enum ufq_rq_state)(unsigned long)READ_ONCE(rq->elv.priv[0]);
+	unsigned long v = (unsigned long)READ_ONCE(rq->elv.priv[0]);
+
+	return (enum ufq_rq_state)(v & UFQ_RQ_STATE_MASK);
+}
+
+/* The attach generation of a request owned or dispatched by BPF */
+static inline unsigned long ufq_rq_gen(struct request *rq)
+{
+	return (unsigned long)READ_ONCE(rq->elv.priv[0]) >> UFQ_RQ_STATE_BITS;
+}
+
+/* @rq is owned or was dispatched by the scheduler of attach @gen */
+static inline void ufq_rq_set_state_gen(struct request *rq,
+					enum ufq_rq_state state,
+					unsigned long data, u32 gen)
+{
+	WRITE_ONCE(rq->elv.priv[1], (void *)data);
+	WRITE_ONCE(rq->elv.priv[0],
+		   (void *)(ufq_gen_bits(gen) << UFQ_RQ_STATE_BITS | state));
 }
 
 static inline void ufq_rq_set_state(struct request *rq,
 				    enum ufq_rq_state state, unsigned long data)
 {
-	WRITE_ONCE(rq->elv.priv[1], (void *)data);
-	WRITE_ONCE(rq->elv.priv[0], (void *)(unsigned long)state);
+	ufq_rq_set_state_gen(rq, state, data, 0);
+}
+
+static inline bool ufq_rq_requeued(struct request *rq)
+{
+	enum ufq_rq_state state = ufq_rq_state(rq);
+
+	return state == UFQ_RQ_REQUEUED || state == UFQ_RQ_REQUEUED_BPF;
+}
+
+/* The dispatched state a requeued request goes back to */
+static inline enum ufq_rq_state ufq_rq_requeued_state(enum ufq_rq_state state)
+{
+	return state == UFQ_RQ_REQUEUED_BPF ? UFQ_RQ_DISPATCHED_BPF :
+	       UFQ_RQ_DISPATCHED;
 }
 
 static inline unsigned long ufq_rq_data(struct request *rq)
@@ -193,7 +255,11 @@ enum ufq_exit_kind {
 struct ufq_iosched_ops *ufq_active_ops(struct ufq_data *ufd);
 void ufq_bpf_queue_init(struct ufq_data *ufd);
 void ufq_bpf_queue_exit(struct ufq_data *ufd);
-void ufq_bpf_finish(struct ufq_data *ufd, struct request *rq);
+void ufq_bpf_finish(struct ufq_data *ufd, struct request *rq,
+		    unsigned long gen);
+u32 ufq_bpf_gen(void);
+void ufq_bpf_requeue(struct ufq_data *ufd, struct request *rq,
+		     unsigned long gen);
 unsigned int ufq_bpf_limit_depth(struct ufq_data *ufd, blk_opf_t opf);
 bool ufq_bpf_running(void);
 bool ufq_watchdog_check(struct ufq_data *ufd);

@@ -52,6 +52,7 @@ class UfqStats:
     finished: int
     finished_sectors: int
     insert_errors: int
+    requeued: int
     queued_fifo: int
     queued_bpf: int
 
@@ -81,6 +82,7 @@ class UfqScheduler:
     exit_reason: str
     watchdog_timeout_ms: int
     attached: StructOpsMap | None
+    attach_gen: int  # ufq_attach_gen: incremented by every attach
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class UfqRequest:
     nr_sectors: int
     state: str  # enum ufq_rq_state without prefix: FIFO or BPF
     bpf_id: int | None  # the id the BPF scheduler knows it by (BPF list only)
+    attach_gen: int  # the attach generation of the scheduler that owns it (0: the kernel)
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ def ufq_stats(ufd: "Object") -> UfqStats:
         finished=s.finished.counter.value_(),
         finished_sectors=s.finished_sectors.counter.value_(),
         insert_errors=s.insert_errors.value_(),
+        requeued=s.requeued.counter.value_(),
         queued_fifo=ufd.nr_fifo.value_(),
         queued_bpf=ufd.nr_bpf.value_(),
     )
@@ -190,6 +194,7 @@ def ufq_scheduler(prog: "Program") -> UfqScheduler:
         exit_reason=c_string(_bpfops_variable(prog, "ufq_exit_reason")),
         watchdog_timeout_ms=_bpfops_variable(prog, "watchdog_timeout_ms").value_(),
         attached=describe_struct_ops(ops, UFQ_OPS_TYPE) if ops else None,
+        attach_gen=_bpfops_variable(prog, "ufq_attach_gen").value_(),
     )
 
 
@@ -202,13 +207,19 @@ def request_op(rq: "Object") -> str:
     return enum_name(op, "REQ_OP_")
 
 
+# rq->elv.priv[0]: enum ufq_rq_state in the low UFQ_RQ_STATE_BITS bits,
+# the attach generation above them (block/ufq-iosched.h)
+UFQ_RQ_STATE_BITS = 8
+
+
 def _queued_request(rq: "Object") -> UfqRequest:
     from drgn import Object
     from drgn.helpers.linux.block import blk_rq_bytes, blk_rq_pos
 
     prog = rq.prog_
+    packed = rq.elv.priv[0].value_()
     state = enum_name(Object(prog, prog.type("enum ufq_rq_state"),
-                             rq.elv.priv[0].value_()), "UFQ_RQ_")
+                             packed & ((1 << UFQ_RQ_STATE_BITS) - 1)), "UFQ_RQ_")
     data = rq.elv.priv[1].value_()
     return UfqRequest(
         address=rq.value_(),
@@ -219,6 +230,7 @@ def _queued_request(rq: "Object") -> UfqRequest:
         nr_sectors=blk_rq_bytes(rq).value_() >> 9,
         state=state,
         bpf_id=data if state == "BPF" else None,
+        attach_gen=packed >> UFQ_RQ_STATE_BITS,
     )
 
 
@@ -285,7 +297,7 @@ def format_queue(q: UfqQueue) -> list[str]:
     lines += [f"  {f.name} {getattr(q.stats, f.name)}" for f in fields(q.stats)]
     for which, requests in (("fifo", q.fifo), ("bpf_queue", q.bpf_queue)):
         for rq in requests:
-            ident = f" id {rq.bpf_id:#x}" if rq.bpf_id is not None else ""
+            ident = f" id {rq.bpf_id:#x} gen {rq.attach_gen}" if rq.bpf_id is not None else ""
             lines.append(f"  {which}: {rq.address:#x} {rq.op} sector {rq.sector} +{rq.nr_sectors}"
                          f" tag {rq.tag} internal_tag {rq.internal_tag}{ident}")
     return lines
@@ -294,7 +306,7 @@ def format_queue(q: UfqQueue) -> list[str]:
 def format_scheduler(s: UfqScheduler) -> list[str]:
     lines = [f"scheduler {s.name}: state {s.state}, exit {s.exit_kind}"
              + (f" ({s.exit_reason})" if s.exit_reason else "")
-             + f", watchdog {s.watchdog_timeout_ms} ms"]
+             + f", watchdog {s.watchdog_timeout_ms} ms, attach {s.attach_gen}"]
     if s.attached:
         a = s.attached
         lines.append(f"  struct_ops map {a.map_id} {a.map_name!r} {a.state}: "

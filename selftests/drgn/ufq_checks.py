@@ -37,7 +37,7 @@ from results import differences
 SCHED_NAME = "ufq_test_fifo"
 MAP_NAME = "fifo_ops"
 OPS_MEMBERS = ("init_sched", "exit_sched", "insert_req", "dispatch_req", "has_req",
-               "finish_req", "merge_req", "merge_bio")
+               "finish_req", "merge_req", "merge_bio", "requeue_req")
 SNAPSHOT_TRIES = 400
 IDLE_POLLS = 600
 IDLE_POLL_S = 0.2
@@ -99,8 +99,10 @@ def debugfs_rows(text: str) -> list[tuple[str, str, str]]:
             for d in parse_debugfs_requests(text)]
 
 
-def check_requests(results, name: str, view: dict, queue, which: str, held) -> None:
-    """The requests of list ``which`` against debugfs and the held writes."""
+def check_requests(results, name: str, view: dict, queue, which: str, held,
+                   attach_gen: int) -> None:
+    """The requests of list ``which`` against debugfs and the held writes;
+    BPF's carry the attach generation ``attach_gen``, the kernel's none."""
     requests = getattr(queue, which)
     rows, want_rows = request_rows(requests), debugfs_rows(view[which])
     why = [f"drgn {which}: {rows}", f"debugfs {which}: {want_rows}"]
@@ -116,6 +118,10 @@ def check_requests(results, name: str, view: dict, queue, which: str, held) -> N
         if which == "fifo" and rq.bpf_id is not None:
             ok = False
             why.append(f"request {rq}: a FIFO request with a BPF id")
+        want_gen = attach_gen if which == "bpf_queue" else 0
+        if rq.attach_gen != want_gen:
+            ok = False
+            why.append(f"request {rq}: attach generation {rq.attach_gen}, not {want_gen}")
     if which == "bpf_queue":
         ids = [rq.bpf_id for rq in requests]
         if len(set(ids)) != len(ids) or {(r.sector, r.nr_sectors) for r in requests} != held:
@@ -156,13 +162,14 @@ def held_phase(prog, results, disk: str, held) -> bool:
     stats = check_stats(results, "ufq: counters equal debugfs, requests held by BPF", view, queue)
     results.msg(f"held: {asdict(stats)}")
     check_requests(results, "ufq: BPF-held requests equal debugfs bpf_queue",
-                   view, queue, "bpf_queue", held)
+                   view, queue, "bpf_queue", held, sched.attach_gen)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         ufq_main(prog, [disk])
     dump = out.getvalue().splitlines()
     results.check("ufq: the script dump shows the scheduler and the held requests",
-                  f"scheduler {SCHED_NAME}: state enabled, exit none, watchdog 0 ms" in dump
+                  f"scheduler {SCHED_NAME}: state enabled, exit none, watchdog 0 ms, "
+                  f"attach {sched.attach_gen}" in dump and sched.attach_gen > 0
                   and sum(line.startswith("  bpf_queue: ") for line in dump) == len(held)
                   and f"  queued_bpf {len(held)}" in dump, *dump)
     return True
@@ -195,7 +202,8 @@ def fifo_phase(prog, results, disk: str, loader_pid: int, held) -> bool:
                 and sched.attached is None and not queue.queue_attached
                 and queue.ops_name is None, f"attached {sched.attached}")
     check_stats(results, "ufq: counters equal debugfs, requests in the kernel FIFO", view, queue)
-    check_requests(results, "ufq: FIFO requests equal debugfs fifo", view, queue, "fifo", held)
+    check_requests(results, "ufq: FIFO requests equal debugfs fifo", view, queue, "fifo", held,
+                   sched.attach_gen)
     return True
 
 
@@ -223,12 +231,13 @@ def idle_phase(prog, results, disk: str, held) -> None:
     results.msg(f"{time.monotonic():.1f}: idle view")
     s = UfqStats.from_debugfs(view["stats"])
     # run.sh ran the scheduler on sequential writes first: no counter is 0
-    # but insert_errors, so that equality means something
+    # but insert_errors and requeued (nothing requeues here), so that
+    # equality means something
     zero = [f.name for f in fields(s) if not getattr(s, f.name)]
     results.check("ufq: counters equal debugfs once idle, every request accounted",
                   queue.stats == s and s.inserted == s.dispatched + s.merged_requests
                   and s.inserted >= len(held) and not queue.fifo and not queue.bpf_queue
-                  and set(zero) == {"insert_errors", "queued_fifo", "queued_bpf"},
+                  and set(zero) == {"insert_errors", "requeued", "queued_fifo", "queued_bpf"},
                   *differences(queue.stats, s, "drgn", "debugfs"), f"debugfs {asdict(s)}")
 
 

@@ -20,6 +20,10 @@
  *   KICK   FIFO that declines until a bpf_timer callback kicks the queue
  *          (bpf_ufq_kick()) kick_ms later, then dispatches until empty
  *   EJECTNL EJECT with a reason that has a newline and a fake line
+ *   DIRECT dispatches every request from insert_req (UFQ_INSERT_DISPATCH)
+ *   KEEPID FIFO that keeps the id of every request it dispatched, in its
+ *          map, after the request completed: an id is the only handle a
+ *          program can keep, and it holds nothing (no tag, no usage count)
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -91,6 +95,8 @@ struct {
 } queues SEC(".maps");
 
 struct ufq_test_counters counters;
+/* KEEPID: the ids of the last UFQ_TEST_KEPT dispatched requests */
+__u64 kept_ids[UFQ_TEST_KEPT];
 
 static struct qdata *lookup_q(struct request_queue *q)
 {
@@ -170,6 +176,10 @@ int BPF_PROG(fifo_insert_req, struct request_queue *q, struct request *rq,
 
 	if (!qd || !id)
 		return -2; /* -ENOENT */
+	if (mode == UFQ_TEST_DIRECT) {
+		__sync_fetch_and_add(&counters.inserted, 1);
+		return 1; /* UFQ_INSERT_DISPATCH */
+	}
 
 	n = bpf_obj_new(struct fifo_node);
 	if (!n)
@@ -241,6 +251,10 @@ u64 BPF_PROG(fifo_dispatch_req, struct request_queue *q)
 	bpf_obj_drop(n);
 
 	nr = __sync_fetch_and_add(&counters.dispatched, 1) + 1;
+	if (mode == UFQ_TEST_KEEPID) {
+		kept_ids[nr & (UFQ_TEST_KEPT - 1)] = id;
+		__sync_fetch_and_add(&counters.kept, 1);
+	}
 	if (mode == UFQ_TEST_EJECT && nr == eject_after) {
 		char reason[] = "ufq selftest: ejecting on purpose";
 
@@ -265,6 +279,12 @@ SEC("struct_ops/finish_req")
 void BPF_PROG(fifo_finish_req, struct request *rq)
 {
 	__sync_fetch_and_add(&counters.finished, 1);
+}
+
+SEC("struct_ops/requeue_req")
+void BPF_PROG(fifo_requeue_req, struct request *rq)
+{
+	__sync_fetch_and_add(&counters.requeued, 1);
 }
 
 SEC("struct_ops/merge_req")
@@ -353,6 +373,7 @@ struct ufq_iosched_ops fifo_ops = {
 	.dispatch_req	= (void *)fifo_dispatch_req,
 	.has_req	= (void *)fifo_has_req,
 	.finish_req	= (void *)fifo_finish_req,
+	.requeue_req	= (void *)fifo_requeue_req,
 	.merge_req	= (void *)fifo_merge_req,
 	.merge_bio	= (void *)fifo_merge_bio,
 	.name		= "ufq_test_fifo",

@@ -13,7 +13,12 @@ enum ufq_test_mode {
 	UFQ_TEST_INITPOS,
 	UFQ_TEST_KICK,
 	UFQ_TEST_EJECTNL,
+	UFQ_TEST_DIRECT,
+	UFQ_TEST_KEEPID,
 };
+
+/* KEEPID: how many dispatched ids the scheduler keeps */
+#define UFQ_TEST_KEPT	64
 
 struct ufq_test_counters {
 	unsigned long long init_sched;
@@ -38,6 +43,10 @@ struct ufq_test_counters {
 	unsigned long long timers;
 	unsigned long long kicks;
 	unsigned long long kick_errors;
+	/* KEEPID: ids of dispatched requests kept in the map */
+	unsigned long long kept;
+	/* requeue_req calls */
+	unsigned long long requeued;
 };
 
 #endif

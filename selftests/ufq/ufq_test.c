@@ -4,7 +4,7 @@
  *
  *   ufq_test MODE SECONDS [EJECT_AFTER]
  *	attach the scheduler in MODE (fifo, stall, eject, badid, rqmerge,
- *	badsegs, initpos, kick, ejectnl), print
+ *	badsegs, initpos, kick, ejectnl, direct, keepid), print
  *	"attached", keep it attached for SECONDS (0: until SIGINT/SIGTERM),
  *	detach, and print the BPF side counters as "name value" lines.
  *	A failed attach prints "attach failed: errno N (ENAME): text" and
@@ -21,6 +21,16 @@
  *	"NAME: load failed: errno N (ENAME): text" for each, with libbpf's
  *	messages (and the kernel's BTF or verifier log) on stderr.  Exits 0
  *	if neither loaded, 1 if one did.
+ *   ufq_test sleepable
+ *	load each scheduler of ufq_sleepable.bpf.c (a sleepable init_sched,
+ *	a sleepable exit_sched) on its own, report as kptr does.  Exits 0
+ *	if neither loaded.
+ *   ufq_test nocap
+ *	load the FIFO scheduler, take CAP_SYS_ADMIN out of the effective
+ *	set (CAP_BPF and CAP_PERFMON stay), attach ("attach without
+ *	CAP_SYS_ADMIN failed: errno ..." or "...: attached"), then put it
+ *	back and attach again ("attach with CAP_SYS_ADMIN: attached").
+ *	Exits 0 if the first attach failed with EPERM and the second worked.
  */
 #define _GNU_SOURCE	/* strerrorname_np() */
 #include <errno.h>
@@ -34,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -42,6 +54,7 @@
 #include "ufq_fifo.skel.h"
 #include "ufq_kptr_acquire.skel.h"
 #include "ufq_kptr_stash.skel.h"
+#include "ufq_sleepable.skel.h"
 
 static volatile sig_atomic_t stop;
 
@@ -107,6 +120,8 @@ static void print_counters(struct ufq_fifo *skel)
 	printf("timers %llu\n", c->timers);
 	printf("kicks %llu\n", c->kicks);
 	printf("kick_errors %llu\n", c->kick_errors);
+	printf("kept %llu\n", c->kept);
+	printf("requeued %llu\n", c->requeued);
 }
 
 static int ebusy(void)
@@ -180,6 +195,95 @@ static int kptr(void)
 	return ret;
 }
 
+/* load one scheduler of ufq_sleepable.bpf.c: @map, without the other */
+static int load_sleepable(const char *name, bool init)
+{
+	struct ufq_sleepable *skel = ufq_sleepable__open();
+	int err, ret;
+
+	if (!skel) {
+		fprintf(stderr, "open: %s\n", strerror(errno));
+		return 1;
+	}
+	bpf_map__set_autocreate(init ? skel->maps.sleepable_exit_ops :
+				skel->maps.sleepable_init_ops, false);
+	err = ufq_sleepable__load(skel);
+	ret = report_load(name, !err, -err);
+	ufq_sleepable__destroy(skel);
+	return ret;
+}
+
+/* neither a sleepable init_sched nor a sleepable exit_sched may load */
+static int sleepable(void)
+{
+	return load_sleepable("init_sched", true) |
+	       load_sleepable("exit_sched", false);
+}
+
+/* set or clear CAP_SYS_ADMIN in this thread's effective set */
+static int set_sys_admin(bool on)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	if (on)
+		data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective |=
+			CAP_TO_MASK(CAP_SYS_ADMIN);
+	else
+		data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &=
+			~CAP_TO_MASK(CAP_SYS_ADMIN);
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	return 0;
+}
+
+/* attaching needs CAP_SYS_ADMIN, CAP_BPF is not enough */
+static int nocap(void)
+{
+	struct ufq_fifo *skel = open_load(UFQ_TEST_FIFO, 0);
+	struct bpf_link *link;
+	int ret = 1, err;
+
+	if (!skel)
+		return 1;
+	err = set_sys_admin(false);
+	if (err) {
+		fprintf(stderr, "capset: %s\n", strerror(-err));
+		goto out;
+	}
+	link = bpf_map__attach_struct_ops(skel->maps.fifo_ops);
+	err = link ? 0 : errno;
+	if (set_sys_admin(true)) {
+		fprintf(stderr, "capset: cannot restore CAP_SYS_ADMIN\n");
+		if (link)
+			bpf_link__destroy(link);
+		goto out;
+	}
+	if (link) {
+		printf("attach without CAP_SYS_ADMIN: attached\n");
+		bpf_link__destroy(link);
+		goto out;
+	}
+	print_attach_error(stdout, "attach without CAP_SYS_ADMIN", err);
+	if (err != EPERM)
+		goto out;
+	link = bpf_map__attach_struct_ops(skel->maps.fifo_ops);
+	if (!link) {
+		print_attach_error(stdout, "attach with CAP_SYS_ADMIN", errno);
+		goto out;
+	}
+	printf("attach with CAP_SYS_ADMIN: attached\n");
+	bpf_link__destroy(link);
+	ret = 0;
+out:
+	ufq_fifo__destroy(skel);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const char * const modes[] = {
@@ -188,6 +292,7 @@ int main(int argc, char **argv)
 		[UFQ_TEST_RQMERGE] = "rqmerge",
 		[UFQ_TEST_BADSEGS] = "badsegs", [UFQ_TEST_INITPOS] = "initpos",
 		[UFQ_TEST_KICK] = "kick", [UFQ_TEST_EJECTNL] = "ejectnl",
+		[UFQ_TEST_DIRECT] = "direct", [UFQ_TEST_KEEPID] = "keepid",
 	};
 	unsigned long long eject_after = 100;
 	struct ufq_fifo *skel;
@@ -203,9 +308,13 @@ int main(int argc, char **argv)
 		return ebusy();
 	if (argc == 2 && !strcmp(argv[1], "kptr"))
 		return kptr();
+	if (argc == 2 && !strcmp(argv[1], "sleepable"))
+		return sleepable();
+	if (argc == 2 && !strcmp(argv[1], "nocap"))
+		return nocap();
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s MODE SECONDS [EJECT_AFTER] | ebusy | kptr\n",
-			argv[0]);
+		fprintf(stderr, "usage: %s MODE SECONDS [EJECT_AFTER] | ebusy | kptr |\n"
+			"       sleepable | nocap\n", argv[0]);
 		return 2;
 	}
 	for (i = 0; i < (int)(sizeof(modes) / sizeof(modes[0])); i++)

@@ -22,6 +22,7 @@ bpf_merged_bios 2
 finished 9
 finished_sectors 72
 insert_errors 0
+requeued 1
 queued_fifo 0
 queued_bpf 0
 """
@@ -38,6 +39,7 @@ REQUESTS = (
 def test_stats_from_debugfs() -> None:
     stats = UfqStats.from_debugfs(STATS)
     assert stats.inserted == 12 and stats.merged_bio_sectors == 24 and stats.queued_bpf == 0
+    assert stats.requeued == 1
     assert {f.name for f in fields(UfqStats)} == set(parse_key_values(STATS))
 
 
