@@ -251,6 +251,26 @@ t_bpf_unknown_id() {
 	wait_for 10 test -z "$(ublk_ids)" || { msg "device left: $(ublk_ids)"; return 1; }
 }
 
+# t_bpf_bad_fd: the server passes a descriptor that is not open as file 0
+# of the BPF loop target (--bpf-bad-fd): START_DEV fails with EBADF (the
+# files are taken in the server's task then, not by fd in whatever task
+# runs the I/O), the kernel names the descriptor, no device is left
+t_bpf_bad_fd() {
+	local st
+	mkfile "$TMP/bl" 16M
+	dmesg -C
+	"$UBLK" add -t loop --bpf loop --bpf-bad-fd "$TMP/bl" > "$WORK/add.out" 2> "$WORK/add.err"
+	st=$?
+	msg_file "$WORK/add.err"
+	[ $st != 0 ] || { msg "add succeeded"; return 1; }
+	grep -qE '^ublk: START_DEV \(dev [0-9]+\): Bad file descriptor$' "$WORK/add.err" ||
+		{ msg "no START_DEV EBADF reported"; return 1; }
+	dmesg | grep -qE 'ublk[0-9]+: BPF file 0: fd 999999 is not open' ||
+		{ msg "the kernel did not log the descriptor"; return 1; }
+	wait_for 10 test -z "$(ublk_ids)" || { msg "device left: $(ublk_ids)"; return 1; }
+	rm -f "$TMP/bl"
+}
+
 # t_bpf_id_twice: a second registration of an id in use fails (EEXIST)
 # before its device starts; the first device still serves through BPF
 t_bpf_id_twice() {
@@ -589,6 +609,7 @@ bpf_tests() {
 	t "bpf: ext4 on the BPF loop target: checksums after drop_caches, e2fsck, device equals file::t_bpf_loop_mkfs"
 	t "bpf: BPF loop flush (fsync aio), discard and write-zeroes (punched, zeroes in the file)::t_bpf_loop_ops"
 	t "bpf: aio on a file index the device does not have: EIO, counted::t_bpf_loop_badidx"
+	t "bpf: START_DEV with a BPF file descriptor that is not open fails with EBADF::t_bpf_bad_fd"
 	t "bpf: ublk del with 32 aios of 512k in flight: gone within 10 s::t_bpf_loop_del"
 	t "bpf: BPF loop ops and aio ops unregistered during fio verify, aios in flight: no I/O lost, the server takes over::t_bpf_unregister loop"
 	t "bpf: verifier refuses an aio neither submitted nor released (Unreleased reference)::t_bpf_refused bad_aio_leak"

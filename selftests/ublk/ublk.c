@@ -398,6 +398,9 @@ static void fill_params(struct ublk_dev *dev)
 		for (i = 0; i < dev->nr_files && i < UBLK_BPF_MAX_FILES; i++)
 			dev->params.bpf.fds[i] = dev->files[i].fd;
 		dev->params.bpf.nr_files = i;
+		/* far above any descriptor this process has open */
+		if (dev->cfg.bpf_bad_fd && i)
+			dev->params.bpf.fds[0] = UBLK_BAD_FD;
 	}
 }
 
@@ -767,6 +770,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_BPF,
 	OPT_BPF_ID,
+	OPT_BPF_BAD_FD,
 };
 
 static const struct option add_opts[] = {
@@ -785,6 +789,7 @@ static const struct option add_opts[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "bpf", required_argument, NULL, OPT_BPF },
 	{ "bpf-id", required_argument, NULL, OPT_BPF_ID },
+	{ "bpf-bad-fd", no_argument, NULL, OPT_BPF_BAD_FD },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -794,7 +799,7 @@ static void usage(FILE *f)
 		"usage: ublk add -t null|loop|stripe|concat [-n ID] [-q QUEUES] [-d DEPTH]\n"
 		"                [-u] [-r] [--reissue] [--foreground] [--size SIZE]\n"
 		"                [--chunk SIZE] [--buffered] [--hold] [--timeout SEC]\n"
-		"                [--bpf OBJ] [--bpf-id ID] [FILE...]\n"
+		"                [--bpf OBJ] [--bpf-id ID] [--bpf-bad-fd] [FILE...]\n"
 		"       ublk del -n ID | -a [--async]\n"
 		"       ublk list [-n ID] [-v]\n"
 		"       ublk features\n"
@@ -827,7 +832,9 @@ static void usage(FILE *f)
 		"                default the device id); an object with bpf aio\n"
 		"                completions (loop) gets the target's files by index;\n"
 		"                SIGRTMIN unregisters them\n"
-		"  --bpf-id ID   the ops id; without --bpf, ops another program registered\n",
+		"  --bpf-id ID   the ops id; without --bpf, ops another program registered\n"
+		"  --bpf-bad-fd  (tests) pass a descriptor that is not open as the BPF\n"
+		"                program's file 0: START_DEV must fail with EBADF\n",
 		UBLK_MAX_QUEUE_DEPTH, UBLK_DEF_DEPTH);
 }
 
@@ -839,6 +846,10 @@ static int check_add_options(struct ublk_dev *dev, int type_set)
 
 	if (!type_set) {
 		ublk_err("add: -t TARGET is needed (null, loop, stripe or concat)");
+		return -EINVAL;
+	}
+	if (c->bpf_bad_fd && !c->bpf) {
+		ublk_err("add: --bpf-bad-fd needs --bpf with bpf aio (loop)");
 		return -EINVAL;
 	}
 	if (c->nr_queues > ncpus) {
@@ -950,6 +961,9 @@ static int cmd_add(int argc, char **argv)
 		case OPT_BPF:
 			c->bpf = optarg;
 			c->flags |= UBLK_F_BPF;
+			break;
+		case OPT_BPF_BAD_FD:
+			c->bpf_bad_fd = true;
 			break;
 		case OPT_BPF_ID:
 			if (parse_uint(optarg, UINT32_MAX, &v)) {

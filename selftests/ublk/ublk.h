@@ -28,6 +28,8 @@
 
 /* stripe takes 2 to 4 files, concat up to 16 */
 #define UBLK_MAX_FILES		16
+/* --bpf-bad-fd: a descriptor number no server has open */
+#define UBLK_BAD_FD		999999
 #define UBLK_DEF_DEPTH		128
 #define UBLK_DEF_QUEUES		1
 #define UBLK_DEF_MAX_IO		(512 << 10)
@@ -63,6 +65,7 @@ struct ublk_config {
 	bool foreground;
 	const char *bpf;		/* --bpf: the ublk_bpf_ops object */
 	long long bpf_id;		/* --bpf-id; -1: the device id */
+	bool bpf_bad_fd;		/* --bpf-bad-fd: a closed fd as file 0 */
 	unsigned int nr_files;
 	char *files[UBLK_MAX_FILES];
 };
