@@ -169,7 +169,9 @@ def _stage(layout: Layout, base: Base, entries: list[SeriesEntry], staging: Path
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dst)
     for entry in entries:
-        _apply_patch(entry, staging, base)
+        # a patch may consist of its new files only (no diff to apply)
+        if entry.touched_files():
+            _apply_patch(entry, staging, base)
         for rel in entry.new_files:
             src = layout.repo / rel
             if not src.is_file():

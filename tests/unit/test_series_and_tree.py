@@ -113,6 +113,33 @@ def test_assemble_applies_patch_and_copies_new_files(project: tuple[Layout, Base
     assert not (base.path / "block/ufq-iosched.c").exists()
 
 
+CREATE_DIFF = textwrap.dedent("""\
+    --- /dev/null
+    +++ b/block/ufq-iosched.c
+    @@ -0,0 +1 @@
+    +/* ufq, first version */
+    """)
+
+
+def test_file_created_by_a_diff_then_carried_by_a_later_patch(
+        project: tuple[Layout, Base]) -> None:
+    """UFQ's layout: patch 1 creates a file with its diff, patch 2 (no diff
+    of its own) carries the final version kept in the repository."""
+    layout, base = project
+    patches = layout.repo / "kernel-patches"
+    (patches / "0001-block-add-ufq.patch").write_text(make_patch("block: add ufq", CREATE_DIFF))
+    (patches / "0002-block-ufq-finish.patch").write_text(make_patch("block/ufq: finish", ""))
+    (patches / "series").write_text("0001-block-add-ufq.patch\n"
+                                    "0002-block-ufq-finish.patch\n    block/ufq-iosched.c\n")
+    assert parse_series(layout.series_file)[1].touched_files() == []
+    assemble(layout, base=base, upto=1)
+    assert (layout.tree / "block/ufq-iosched.c").read_text() == "/* ufq, first version */\n"
+    assemble(layout, base=base)
+    assert (layout.tree / "block/ufq-iosched.c").read_text() == "/* ufq */\n"
+    assemble(layout, base=base, upto=0)
+    assert not (layout.tree / "block/ufq-iosched.c").exists()
+
+
 def test_reassembly_rewrites_only_what_changed(project: tuple[Layout, Base]) -> None:
     layout, base = project
     assemble(layout, base=base)
