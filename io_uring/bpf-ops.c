@@ -7,7 +7,9 @@
  * from then on io_uring_enter(2) on that ring calls ->loop_step() with the
  * ring's ->uring_lock held until it returns IOU_LOOP_STOP.  The program
  * reaches the rings and the ring's parameter region through
- * bpf_io_uring_get_region() and submits with bpf_io_uring_submit_sqes().
+ * bpf_io_uring_get_region(), the ring's registered buffers through
+ * bpf_io_uring_buf_read(), _write() and _slice(), and submits with
+ * bpf_io_uring_submit_sqes().
  *
  * The ops leave the ring when the link goes away or the ring is freed,
  * whichever comes first; the map can be linked again once its link went.
@@ -18,6 +20,7 @@
 #include <linux/kernel.h>
 #include <linux/errno.h>
 #include <linux/file.h>
+#include <linux/highmem.h>
 #include <linux/init.h>
 #include <linux/mutex.h>
 #include <linux/bpf.h>
@@ -32,6 +35,7 @@
 #include "memmap.h"
 #include "register.h"
 #include "loop.h"
+#include "bpf_buf.h"
 #include "bpf-ops.h"
 
 static DEFINE_MUTEX(io_bpf_ops_lock);
@@ -107,11 +111,116 @@ __bpf_kfunc u8 *bpf_io_uring_get_region(struct io_ring_ctx *ctx,
 	return ptr;
 }
 
+/*
+ * Copy @len bytes between program memory @mem and [@off, @off + @len) of
+ * the ring's registered buffer @index: the buffer access of IORING_OP_BPF
+ * (io_uring/bpf_buf.c), on a whole registered buffer.
+ */
+static int bpf_io_buf_rw(struct io_ring_ctx *ctx, u32 index, u64 off,
+			 void *mem, u32 len, bool to_buf)
+{
+	struct io_bpf_buf buf = {};
+	size_t done = 0;
+	int ret;
+
+	lockdep_assert_held(&ctx->uring_lock);
+
+	ret = io_bpf_buf_fixed(ctx, &buf, index, off, len);
+	if (ret)
+		return ret;
+	while (done < len) {
+		unsigned int poff;
+		struct page *page;
+		size_t avail, n;
+		void *addr;
+
+		page = io_bpf_buf_page(&buf, done, &poff, &avail);
+		if (WARN_ON_ONCE(!page))
+			return -EFAULT;
+		n = min_t(size_t, len - done, avail);
+		addr = kmap_local_page(page);
+		if (to_buf)
+			memcpy(addr + poff, mem + done, n);
+		else
+			memcpy(mem + done, addr + poff, n);
+		kunmap_local(addr);
+		done += n;
+	}
+	return 0;
+}
+
+/**
+ * bpf_io_uring_buf_read - copy bytes out of a registered buffer
+ * @ctx: the ring passed to ->loop_step()
+ * @buf_index: the index of a buffer registered with IORING_REGISTER_BUFFERS
+ * @off: where to start, from the start of the buffer
+ * @dst: program memory to copy to
+ * @dst__sz: the number of bytes
+ *
+ * Lets the program look at what a READ_FIXED or a receive into a
+ * registered buffer brought, before it decides what to submit.
+ *
+ * Return: 0, -EINVAL if the ring has no buffer @buf_index, -EFAULT if the
+ * bytes are not all within the buffer (or the slot is empty).
+ */
+__bpf_kfunc int bpf_io_uring_buf_read(struct io_ring_ctx *ctx, u32 buf_index,
+				      u64 off, void *dst, u32 dst__sz)
+{
+	return bpf_io_buf_rw(ctx, buf_index, off, dst, dst__sz, false);
+}
+
+/**
+ * bpf_io_uring_buf_write - copy bytes into a registered buffer
+ * @ctx: the ring passed to ->loop_step()
+ * @buf_index: the index of a buffer registered with IORING_REGISTER_BUFFERS
+ * @off: where to start, from the start of the buffer
+ * @src: program memory to copy from
+ * @src__sz: the number of bytes
+ *
+ * Return: as bpf_io_uring_buf_read().
+ */
+__bpf_kfunc int bpf_io_uring_buf_write(struct io_ring_ctx *ctx, u32 buf_index,
+				       u64 off, void *src, u32 src__sz)
+{
+	return bpf_io_buf_rw(ctx, buf_index, off, src, src__sz, true);
+}
+
+/**
+ * bpf_io_uring_buf_slice - direct access to bytes of a registered buffer
+ * @ctx: the ring passed to ->loop_step()
+ * @buf_index: the index of a buffer registered with IORING_REGISTER_BUFFERS
+ * @off: where the bytes start, from the start of the buffer
+ * @rdwr_buf_size: the number of bytes, a constant
+ *
+ * As uring_bpf_buf_slice() of IORING_OP_BPF: the bytes must lie in one
+ * page, so a program walks a buffer in slices of a size that divides the
+ * page size, from a suitably aligned start.  The pointer is valid for the
+ * rest of this ->loop_step(): the buffer cannot be unregistered while the
+ * program holds ->uring_lock.
+ *
+ * Return: a pointer to the bytes, or NULL if the ring has no such buffer,
+ * or the bytes are not all in it or not in one page.
+ */
+__bpf_kfunc u8 *bpf_io_uring_buf_slice(struct io_ring_ctx *ctx, u32 buf_index,
+				       u64 off, const size_t rdwr_buf_size)
+{
+	struct io_bpf_buf buf = {};
+
+	lockdep_assert_held(&ctx->uring_lock);
+
+	if (io_bpf_buf_fixed(ctx, &buf, buf_index, off, rdwr_buf_size))
+		return NULL;
+	return io_bpf_buf_slice(&buf, 0, rdwr_buf_size);
+}
+
 __bpf_kfunc_end_defs();
 
 BTF_KFUNCS_START(io_uring_kfunc_ids)
 BTF_ID_FLAGS(func, bpf_io_uring_submit_sqes, KF_TRUSTED_ARGS | KF_SLEEPABLE)
 BTF_ID_FLAGS(func, bpf_io_uring_get_region, KF_TRUSTED_ARGS | KF_RET_NULL)
+BTF_ID_FLAGS(func, bpf_io_uring_buf_read, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_io_uring_buf_write, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_io_uring_buf_slice, KF_TRUSTED_ARGS | KF_RET_NULL)
 BTF_KFUNCS_END(io_uring_kfunc_ids)
 
 BTF_ID_LIST_SINGLE(io_uring_bpf_ops_ids, struct, io_uring_bpf_ops)

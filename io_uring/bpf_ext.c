@@ -25,7 +25,6 @@
 #include <linux/kernel.h>
 #include <linux/errno.h>
 #include <linux/file.h>
-#include <linux/highmem.h>
 #include <linux/init.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
@@ -182,6 +181,8 @@ static int io_bpf_import_user(struct io_kiocb *req, struct io_bpf_buf *buf)
 	buf->bvec = bv;
 	buf->nr_bvecs = nr_pages;
 	buf->owned = true;
+	/* one user range: whole pages between the first and the last */
+	buf->uniform = nr_iov == 1;
 	return 0;
 err:
 	for (i = 0; i < done; i++)
@@ -195,22 +196,22 @@ static int io_bpf_import_fixed(struct io_kiocb *req, struct io_bpf_buf *buf)
 {
 	struct io_ring_ctx *ctx = req->ctx;
 	struct io_mapped_ubuf *imu;
-	u64 addr = buf->desc.addr;
 	u16 index = buf->desc.buf_index;
+	int ret;
 
 	lockdep_assert_held(&ctx->uring_lock);
 
+	/* sqe->addr is an address within the buffer, as for READ_FIXED */
 	if (unlikely(index >= ctx->nr_user_bufs))
 		return -EFAULT;
 	imu = ctx->user_bufs[array_index_nospec(index, ctx->nr_user_bufs)];
-	if (addr < imu->ubuf || buf->desc.len > imu->len ||
-	    addr - imu->ubuf > imu->len - buf->desc.len)
+	if (buf->desc.addr < imu->ubuf)
+		return -EFAULT;
+	ret = io_bpf_buf_fixed(ctx, buf, index, buf->desc.addr - imu->ubuf,
+			       buf->desc.len);
+	if (ret)
 		return -EFAULT;
 	io_req_set_rsrc_node(req, ctx, 0);
-	buf->bvec = imu->bvec;
-	buf->nr_bvecs = imu->nr_bvecs;
-	buf->skip = addr - imu->ubuf;
-	buf->len = buf->desc.len;
 	return 0;
 }
 
@@ -266,32 +267,6 @@ static int io_bpf_import_bufs(struct io_kiocb *req,
 		io->nr++;
 	}
 	return 0;
-}
-
-/*
- * Find byte @off of @buf: its page, the offset in that page, and how many
- * bytes follow it contiguously in that page.
- */
-static struct page *io_bpf_buf_page(const struct io_bpf_buf *buf, size_t off,
-				    unsigned int *poff, size_t *avail)
-{
-	size_t pos = buf->skip + off;
-	unsigned int i;
-
-	for (i = 0; i < buf->nr_bvecs; i++) {
-		const struct bio_vec *bv = &buf->bvec[i];
-
-		if (pos < bv->bv_len) {
-			size_t in = bv->bv_offset + pos;
-
-			*poff = offset_in_page(in);
-			*avail = min_t(size_t, bv->bv_len - pos,
-				       PAGE_SIZE - *poff);
-			return nth_page(bv->bv_page, in >> PAGE_SHIFT);
-		}
-		pos -= bv->bv_len;
-	}
-	return NULL;
 }
 
 static struct io_bpf_buf *io_bpf_get_buf(struct uring_bpf_data *data, u32 idx)
@@ -488,7 +463,7 @@ __bpf_kfunc int uring_bpf_memcpy(struct uring_bpf_data *data,
 				 struct io_bpf_buf_desc *dst,
 				 struct io_bpf_buf_desc *src)
 {
-	size_t doff, dlen, soff, slen, len, done = 0;
+	size_t doff, dlen, soff, slen, len, done;
 	struct io_bpf_buf *dbuf, *sbuf;
 	int err;
 
@@ -501,28 +476,8 @@ __bpf_kfunc int uring_bpf_memcpy(struct uring_bpf_data *data,
 	len = min(dlen, slen);
 	if (len > MAX_RW_COUNT)
 		return -EINVAL;
-	if (len)
-		dbuf->dirty = true;
-
-	while (done < len) {
-		unsigned int dpoff, spoff;
-		size_t davail, savail, n;
-		struct page *dp, *sp;
-		void *d, *s;
-
-		dp = io_bpf_buf_page(dbuf, doff + done, &dpoff, &davail);
-		sp = io_bpf_buf_page(sbuf, soff + done, &spoff, &savail);
-		if (WARN_ON_ONCE(!dp || !sp))
-			return -EFAULT;
-		n = min3(len - done, davail, savail);
-		d = kmap_local_page(dp);
-		s = kmap_local_page(sp);
-		memmove(d + dpoff, s + spoff, n);
-		kunmap_local(s);
-		kunmap_local(d);
-		done += n;
-	}
-	return done;
+	done = io_bpf_buf_copy(dbuf, doff, sbuf, soff, len);
+	return done == len ? done : -EFAULT;
 }
 
 /**
@@ -542,22 +497,8 @@ __bpf_kfunc u8 *uring_bpf_buf_slice(struct uring_bpf_data *data, u32 idx,
 				    u64 off, const size_t rdwr_buf_size)
 {
 	struct io_bpf_buf *buf = io_bpf_get_buf(data, idx);
-	unsigned int poff;
-	struct page *page;
-	size_t avail;
 
-	if (!buf || !rdwr_buf_size || off >= buf->len ||
-	    rdwr_buf_size > buf->len - off)
-		return NULL;
-	page = io_bpf_buf_page(buf, off, &poff, &avail);
-	if (!page || avail < rdwr_buf_size)
-		return NULL;
-	/* the program may write through it */
-	buf->dirty = true;
-	/* pinned or registered pages stay mapped: no highmem on 64-bit */
-	if (PageHighMem(page))
-		return NULL;
-	return (u8 *)page_address(page) + poff;
+	return buf ? io_bpf_buf_slice(buf, off, rdwr_buf_size) : NULL;
 }
 
 __bpf_kfunc_end_defs();

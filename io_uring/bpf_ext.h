@@ -3,7 +3,8 @@
 #define IOU_BPF_EXT_H
 
 #include <linux/io_uring_types.h>
-#include <linux/bvec.h>
+
+#include "bpf_buf.h"
 
 /*
  * IORING_OP_BPF: an SQE opcode whose prep, issue, fail and cleanup are the
@@ -58,20 +59,6 @@ struct uring_bpf_ops {
 	void (*cleanup_fn)(struct uring_bpf_data *data);
 	/* kernel private: the ring the ops are registered on */
 	void		*priv;
-};
-
-/* a buffer of a request, resolved at prep: pinned pages or registered */
-struct io_bpf_buf {
-	struct io_bpf_buf_desc	desc;
-	const struct bio_vec	*bvec;
-	unsigned int		nr_bvecs;
-	/* the bvecs are ours, their pages pinned */
-	bool			owned;
-	/* a program may have written it */
-	bool			dirty;
-	/* where the buffer starts in the bvecs, and its size */
-	size_t			skip;
-	size_t			len;
 };
 
 struct io_bpf_async {

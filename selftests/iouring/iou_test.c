@@ -317,6 +317,8 @@ static struct misc *misc_load(int ring_fd)
 	skel->struct_ops.region_ops->ring_fd = ring_fd;
 	skel->struct_ops.spin_ops->ring_fd = ring_fd;
 	skel->struct_ops.seen_ops->ring_fd = ring_fd;
+	skel->struct_ops.buf_ops->ring_fd = ring_fd;
+	skel->struct_ops.peek_ops->ring_fd = ring_fd;
 	if (misc__load(skel)) {
 		misc__destroy(skel);
 		return NULL;
@@ -1244,6 +1246,206 @@ static int t_region_bpf_none(void)
 	return region_bpf(false, true);
 }
 
+/* ------------------------------------------------- registered buffers */
+
+enum buf_setup { BUF_NONE, BUF_SPARSE, BUF_REAL };
+
+#define BUF_LEN		(3 * 4096)
+/* buffer 0 starts this far into a page: the bvecs do not start aligned */
+#define BUF_SKEW	100
+/* offsets in buffer 0 where its second and third pages start */
+#define BUF_PAGE2	(4096 - BUF_SKEW)
+#define BUF_PAGE3	(2 * 4096 - BUF_SKEW)
+
+static inline uint8_t buf_pattern(size_t i)
+{
+	return (uint8_t)(i * 7 + 3);
+}
+
+/*
+ * buf_step of misc.bpf.c reads 64 bytes across the first page boundary of
+ * buffer 0, writes 64 across the second, takes a 16-byte slice, and tries
+ * each refusal: checked byte for byte against the test's own memory.
+ */
+static int loop_buf(enum buf_setup setup)
+{
+	struct io_uring_rsrc_register rr = {
+		.nr = 4, .flags = IORING_RSRC_REGISTER_SPARSE,
+	};
+	uint8_t *mem = NULL, *buf0 = NULL, *buf1 = NULL;
+	struct iovec iov[2];
+	struct bpf_link *link;
+	struct iou_ring r;
+	struct misc *skel;
+	size_t i;
+	int ret;
+
+	CHECK(!loop_ring(&r, 8, 0), "setup");
+	if (setup == BUF_SPARSE) {
+		ret = iou_register(r.fd, IORING_REGISTER_BUFFERS2, &rr, sizeof(rr));
+		CHECK(ret == 0, "sparse registration: %d", ret);
+	} else if (setup == BUF_REAL) {
+		CHECK(!posix_memalign((void **)&mem, 4096, BUF_LEN + 2 * 4096),
+		      "alloc");
+		buf0 = mem + BUF_SKEW;
+		buf1 = mem + BUF_LEN + 4096;
+		for (i = 0; i < BUF_LEN; i++)
+			buf0[i] = buf_pattern(i);
+		memset(buf1, 0x5a, 4096);
+		iov[0] = (struct iovec){ buf0, BUF_LEN };
+		iov[1] = (struct iovec){ buf1, 4096 };
+		ret = iou_register(r.fd, IORING_REGISTER_BUFFERS, iov, 2);
+		CHECK(ret == 0, "register buffers: %d", ret);
+	}
+	skel = misc_load(r.fd);
+	CHECK(skel, "load");
+	skel->bss->buf_len = BUF_LEN;
+	skel->bss->rd_off = BUF_PAGE2 - 20;
+	skel->bss->wr_off = BUF_PAGE3 - 30;
+	skel->bss->sl_off = 5000;
+	skel->bss->sl_cross_off = BUF_PAGE3 - 8;
+	for (i = 0; i < sizeof(skel->bss->wr); i++)
+		skel->bss->wr[i] = (uint8_t)(0xc0 + i);
+	link = attach_expect(skel->maps.buf_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	ret = iou_enter(r.fd, 0, 0, 0);
+	CHECK(ret == 0, "loop: %d", ret);
+	CHECK(skel->bss->steps == 1, "%llu steps",
+	      (unsigned long long)skel->bss->steps);
+
+	if (setup != BUF_REAL) {
+		/* no buffer 0: none registered, or an empty sparse slot */
+		int want = setup == BUF_NONE ? -EINVAL : -EFAULT;
+
+		CHECK(skel->bss->buf_rd_ret == want && skel->bss->buf_wr_ret == want,
+		      "read %d write %d, want %d", skel->bss->buf_rd_ret,
+		      skel->bss->buf_wr_ret, want);
+		CHECK(!skel->bss->buf_sl_ok, "slice of a missing buffer");
+		CHECK(skel->bss->buf_noidx_ret == want, "index 2: %d, want %d",
+		      skel->bss->buf_noidx_ret, want);
+		goto out;
+	}
+	CHECK(skel->bss->buf_rd_ret == 0, "read: %d", skel->bss->buf_rd_ret);
+	for (i = 0; i < sizeof(skel->bss->rd); i++)
+		CHECK(skel->bss->rd[i] == buf_pattern(BUF_PAGE2 - 20 + i),
+		      "read byte %zu: %#x", i, skel->bss->rd[i]);
+	CHECK(skel->bss->buf_wr_ret == 0, "write: %d", skel->bss->buf_wr_ret);
+	for (i = 0; i < BUF_LEN; i++) {
+		size_t w = i - (BUF_PAGE3 - 30);
+		uint8_t want = w < sizeof(skel->bss->wr) ? (uint8_t)(0xc0 + w) :
+			       buf_pattern(i);
+
+		/* the slice's first byte was inverted by the program */
+		if (i == 5000)
+			want = (uint8_t)~buf_pattern(i);
+		CHECK(buf0[i] == want, "buffer byte %zu: %#x, want %#x", i,
+		      buf0[i], want);
+	}
+	CHECK(skel->bss->buf_sl_ok, "slice");
+	for (i = 0; i < sizeof(skel->bss->sl); i++)
+		CHECK(skel->bss->sl[i] == buf_pattern(5000 + i),
+		      "slice byte %zu: %#x", i, skel->bss->sl[i]);
+	for (i = 0; i < 4096; i++)
+		CHECK(buf1[i] == 0x5a, "buffer 1 byte %zu changed", i);
+	CHECK(skel->bss->buf_noidx_ret == -EINVAL, "index 2: %d",
+	      skel->bss->buf_noidx_ret);
+	CHECK(skel->bss->buf_range_ret == -EFAULT, "64 bytes at len - 63: %d",
+	      skel->bss->buf_range_ret);
+	CHECK(skel->bss->buf_huge_ret == -EFAULT, "offset 2^40: %d",
+	      skel->bss->buf_huge_ret);
+	CHECK(skel->bss->buf_wr_range_ret == -EFAULT, "write past the end: %d",
+	      skel->bss->buf_wr_range_ret);
+	CHECK(buf0[BUF_LEN - 1] == buf_pattern(BUF_LEN - 1),
+	      "a refused write changed the last byte");
+	CHECK(skel->bss->buf_zero_end_ret == 0, "0 bytes at the end: %d",
+	      skel->bss->buf_zero_end_ret);
+	CHECK(skel->bss->buf_zero_past_ret == -EFAULT, "0 bytes past the end: %d",
+	      skel->bss->buf_zero_past_ret);
+	CHECK(skel->bss->buf_sl_cross_null, "a slice across pages");
+	CHECK(skel->bss->buf_sl_past_null, "a slice past the end");
+	CHECK(skel->bss->buf_sl_noidx_null, "a slice of index 2");
+out:
+	bpf_link__destroy(link);
+	misc__destroy(skel);
+	iou_exit(&r);
+	free(mem);
+	return KSFT_PASS;
+}
+
+static int t_loop_buf_registered(void)
+{
+	return loop_buf(BUF_REAL);
+}
+
+static int t_loop_buf_none(void)
+{
+	return loop_buf(BUF_NONE);
+}
+
+static int t_loop_buf_sparse(void)
+{
+	return loop_buf(BUF_SPARSE);
+}
+
+/*
+ * The loop reads the start of a file into a registered buffer with
+ * READ_FIXED and looks at the data when the CQE arrives, all in one
+ * io_uring_enter(2): 16 bytes at offset 1000, compared with the file.
+ */
+static int t_loop_buf_peek_read_fixed(void)
+{
+	char path[] = "iou-peek-XXXXXX";
+	uint8_t file[4096], *buf = NULL;
+	struct io_uring_sqe *sqe;
+	struct bpf_link *link;
+	struct iovec iov;
+	struct iou_ring r;
+	struct misc *skel;
+	int fd, ret;
+	size_t i;
+
+	for (i = 0; i < sizeof(file); i++)
+		file[i] = buf_pattern(i * 13);
+	fd = mkstemp(path);
+	CHECK(fd >= 0, "mkstemp: %d", -errno);
+	unlink(path);
+	CHECK(write(fd, file, sizeof(file)) == sizeof(file), "write the file");
+	CHECK(!loop_ring(&r, 8, 0), "setup");
+	CHECK(r.cq_entries == 16, "%u CQ entries", r.cq_entries);
+	CHECK(!posix_memalign((void **)&buf, 4096, 4096), "alloc");
+	memset(buf, 0, 4096);
+	iov = (struct iovec){ buf, 4096 };
+	ret = iou_register(r.fd, IORING_REGISTER_BUFFERS, &iov, 1);
+	CHECK(ret == 0, "register buffer: %d", ret);
+	sqe = &r.sqes[0];
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_READ_FIXED;
+	sqe->fd = fd;
+	sqe->addr = (uintptr_t)buf;
+	sqe->len = 4096;
+	sqe->buf_index = 0;
+	sqe->user_data = 42;
+
+	skel = misc_load(r.fd);
+	CHECK(skel, "load");
+	skel->bss->peek_off = 1000;
+	link = attach_expect(skel->maps.peek_ops, 0);
+	CHECK(link, "attach: %d", -errno);
+	ret = iou_enter(r.fd, 0, 0, 0);
+	CHECK(ret == 0, "loop: %d", ret);
+	CHECK(skel->bss->peek_res == 4096, "READ_FIXED: %d", skel->bss->peek_res);
+	CHECK(skel->bss->peek_ret == 0, "buf_read: %d", skel->bss->peek_ret);
+	CHECK(!memcmp(skel->bss->peek, file + 1000, sizeof(skel->bss->peek)),
+	      "the program saw other bytes than the file's");
+	CHECK(!memcmp(buf, file, sizeof(file)), "the buffer differs from the file");
+	bpf_link__destroy(link);
+	misc__destroy(skel);
+	iou_exit(&r);
+	close(fd);
+	free(buf);
+	return KSFT_PASS;
+}
+
 /* ---------------------------------------------------------------- overflow */
 
 static int t_loop_cq_overflow(void)
@@ -1683,6 +1885,10 @@ static const struct test_case cases[] = {
 	{ "region_bpf_user", t_region_bpf_user, true },
 	{ "region_bpf_kernel", t_region_bpf_kernel, true },
 	{ "region_bpf_none", t_region_bpf_none, true },
+	{ "loop_buf_registered", t_loop_buf_registered, true },
+	{ "loop_buf_none_registered_einval", t_loop_buf_none, true },
+	{ "loop_buf_sparse_slot_efault", t_loop_buf_sparse, true },
+	{ "loop_buf_peek_read_fixed", t_loop_buf_peek_read_fixed, true },
 	{ "loop_cq_overflow", t_loop_cq_overflow, true },
 	{ "doc_example_nops", t_doc_example, true },
 	{ "nops_qd1", t_nops_qd1, true },

@@ -122,6 +122,102 @@ int BPF_PROG(region_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
 	return IOU_LOOP_STOP;
 }
 
+/*
+ * buf_step: the registered buffer kfuncs.  The test sets the offsets
+ * (from the start of buffer 0) and wr[]; the step copies rd[] out and
+ * wr[] in, takes a slice, and records what each refusal returned.
+ */
+__u64 buf_len, rd_off, wr_off, sl_off, sl_cross_off;
+__u8 rd[64], wr[64], sl[16];
+int buf_rd_ret = 1, buf_wr_ret = 1, buf_sl_ok;
+int buf_noidx_ret = 1, buf_range_ret = 1, buf_huge_ret = 1;
+int buf_zero_end_ret = 1, buf_zero_past_ret = 1, buf_wr_range_ret = 1;
+int buf_sl_cross_null, buf_sl_past_null, buf_sl_noidx_null;
+
+SEC("struct_ops.s/buf_step")
+int BPF_PROG(buf_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
+{
+	__u8 tmp[64] = {};
+	__u8 *p;
+	int i;
+
+	__sync_fetch_and_add(&steps, 1);
+	buf_rd_ret = bpf_io_uring_buf_read(ring, 0, rd_off, rd, sizeof(rd));
+	buf_wr_ret = bpf_io_uring_buf_write(ring, 0, wr_off, wr, sizeof(wr));
+	p = bpf_io_uring_buf_slice(ring, 0, sl_off, sizeof(sl));
+	if (p) {
+		for (i = 0; i < sizeof(sl); i++)
+			sl[i] = p[i];
+		/* the test sees this in its buffer */
+		p[0] = ~p[0];
+		buf_sl_ok = 1;
+	}
+	buf_noidx_ret = bpf_io_uring_buf_read(ring, 2, 0, tmp, sizeof(tmp));
+	buf_range_ret = bpf_io_uring_buf_read(ring, 0, buf_len - 63, tmp,
+					      sizeof(tmp));
+	buf_huge_ret = bpf_io_uring_buf_read(ring, 0, 1ULL << 40, tmp,
+					     sizeof(tmp));
+	buf_wr_range_ret = bpf_io_uring_buf_write(ring, 0, buf_len - 1, tmp, 2);
+	buf_zero_end_ret = bpf_io_uring_buf_read(ring, 0, buf_len, tmp, 0);
+	buf_zero_past_ret = bpf_io_uring_buf_read(ring, 0, buf_len + 1, tmp, 0);
+	buf_sl_cross_null = !bpf_io_uring_buf_slice(ring, 0, sl_cross_off, 16);
+	buf_sl_past_null = !bpf_io_uring_buf_slice(ring, 0, buf_len - 8, 16);
+	buf_sl_noidx_null = !bpf_io_uring_buf_slice(ring, 2, 0, 16);
+	return IOU_LOOP_STOP;
+}
+
+/*
+ * peek_step: "peek at buffers".  The test wrote a READ_FIXED into
+ * registered buffer 0 at sqes[0] (SQ_REWIND ring); the first step submits
+ * it and waits for its CQE, the next one looks at what the read brought,
+ * in the same io_uring_enter(2).
+ */
+#define PEEK_CQ_ENTRIES	16
+__u64 peek_off;
+__u8 peek[16];
+int peek_res = 1, peek_ret = 1;
+
+SEC("struct_ops.s/peek_step")
+int BPF_PROG(peek_step, struct io_ring_ctx *ring, struct iou_loop_params *lp)
+{
+	struct io_rings *rings;
+	__u32 head;
+	int ret;
+
+	rings = (void *)bpf_io_uring_get_region(ring, IOU_REGION_CQ,
+						 CQ_REGION_SIZE(PEEK_CQ_ENTRIES));
+	if (!rings) {
+		peek_ret = -14;
+		return IOU_LOOP_STOP;
+	}
+	head = rings->cq.head;
+	if (__sync_fetch_and_add(&steps, 1) == 0) {
+		ret = bpf_io_uring_submit_sqes(ring, 1);
+		if (ret != 1) {
+			peek_ret = ret < 0 ? ret : -5;
+			return IOU_LOOP_STOP;
+		}
+	}
+	if (head == rings->cq.tail) {
+		lp->cq_wait_idx = head + 1;
+		return IOU_LOOP_CONTINUE;
+	}
+	peek_res = rings->cqes[head & (PEEK_CQ_ENTRIES - 1)].res;
+	rings->cq.head = head + 1;
+	peek_ret = bpf_io_uring_buf_read(ring, 0, peek_off, peek, sizeof(peek));
+	return IOU_LOOP_STOP;
+}
+
+SEC(".struct_ops.link")
+struct io_uring_bpf_ops peek_ops = {
+	.loop_step = (void *)peek_step,
+};
+
+SEC(".struct_ops.link")
+struct io_uring_bpf_ops buf_ops = {
+	.loop_step = (void *)buf_step,
+};
+
 SEC(".struct_ops.link")
 struct io_uring_bpf_ops stop_ops = {
 	.loop_step = (void *)stop_step,

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Byte access to io_uring buffers for BPF programs.
+ *
+ * A buffer is a range of bio_vecs: pages that IORING_OP_BPF pinned at
+ * prep, or a registered buffer (IORING_REGISTER_BUFFERS), whose pages stay
+ * pinned for as long as the caller holds the ring's ->uring_lock or a
+ * reference to its resource node.  Nothing here faults or sleeps: the
+ * kfuncs of IORING_OP_BPF and of the loop programs copy through it, or
+ * hand out a pointer to bytes within one page.
+ */
+#include <linux/kernel.h>
+#include <linux/highmem.h>
+#include <linux/math64.h>
+#include <linux/mm.h>
+#include <linux/nospec.h>
+
+#include "io_uring.h"
+#include "rsrc.h"
+#include "bpf_buf.h"
+
+/**
+ * io_bpf_buf_fixed - a range of a registered buffer
+ * @ctx: the ring, its ->uring_lock held
+ * @buf: what to set
+ * @index: the index of the registered buffer
+ * @off: where the range starts, from the start of the buffer
+ * @len: the length of the range
+ *
+ * Return: 0, -EINVAL if the ring has no buffer @index, -EFAULT if the range
+ * is not within the buffer (or the slot is empty, a sparse registration).
+ */
+int io_bpf_buf_fixed(struct io_ring_ctx *ctx, struct io_bpf_buf *buf,
+		     unsigned int index, u64 off, size_t len)
+{
+	struct io_mapped_ubuf *imu;
+
+	lockdep_assert_held(&ctx->uring_lock);
+
+	if (index >= ctx->nr_user_bufs)
+		return -EINVAL;
+	imu = ctx->user_bufs[array_index_nospec(index, ctx->nr_user_bufs)];
+	/* an empty slot has no bvecs, and the range of no buffer */
+	if (!imu->nr_bvecs || len > imu->len || off > imu->len - len)
+		return -EFAULT;
+	buf->bvec = imu->bvec;
+	buf->nr_bvecs = imu->nr_bvecs;
+	buf->uniform = true;
+	buf->skip = off;
+	buf->len = len;
+	return 0;
+}
+
+/**
+ * io_bpf_buf_page - where a byte of a buffer is
+ * @buf: the buffer
+ * @off: the offset of the byte in the buffer, below @buf->len
+ * @poff: the offset of the byte in its page
+ * @avail: how many bytes follow it contiguously in that page
+ *
+ * Return: the page, or NULL if @off is outside the bvecs.
+ */
+struct page *io_bpf_buf_page(const struct io_bpf_buf *buf, size_t off,
+			     unsigned int *poff, size_t *avail)
+{
+	const struct bio_vec *bv = buf->bvec;
+	size_t pos = buf->skip + off;
+	unsigned int i = 0;
+
+	/* a registered buffer may have many bvecs: find ours at once */
+	if (buf->uniform && buf->nr_bvecs > 2 && pos >= bv[0].bv_len) {
+		u32 rem;
+
+		i = 1 + div_u64_rem(pos - bv[0].bv_len, bv[1].bv_len, &rem);
+		pos = rem;
+	}
+	for (; i < buf->nr_bvecs; i++) {
+		size_t in;
+
+		if (pos >= bv[i].bv_len) {
+			pos -= bv[i].bv_len;
+			continue;
+		}
+		in = bv[i].bv_offset + pos;
+		*poff = offset_in_page(in);
+		*avail = min_t(size_t, bv[i].bv_len - pos, PAGE_SIZE - *poff);
+		return nth_page(bv[i].bv_page, in >> PAGE_SHIFT);
+	}
+	return NULL;
+}
+
+/**
+ * io_bpf_buf_copy - copy bytes between two buffers
+ * @dst: the buffer to copy to
+ * @doff: where in @dst
+ * @src: the buffer to copy from
+ * @soff: where in @src
+ * @len: how many bytes; both ranges are within their buffers
+ *
+ * The two ranges may overlap.
+ *
+ * Return: the number of bytes copied, @len unless the bvecs are shorter
+ * than the buffers say (a bug, warned about).
+ */
+size_t io_bpf_buf_copy(struct io_bpf_buf *dst, size_t doff,
+		       const struct io_bpf_buf *src, size_t soff, size_t len)
+{
+	size_t done = 0;
+
+	if (len)
+		dst->dirty = true;
+	while (done < len) {
+		unsigned int dpoff, spoff;
+		size_t davail, savail, n;
+		struct page *dp, *sp;
+		void *d, *s;
+
+		dp = io_bpf_buf_page(dst, doff + done, &dpoff, &davail);
+		sp = io_bpf_buf_page(src, soff + done, &spoff, &savail);
+		if (WARN_ON_ONCE(!dp || !sp))
+			break;
+		n = min3(len - done, davail, savail);
+		d = kmap_local_page(dp);
+		s = kmap_local_page(sp);
+		memmove(d + dpoff, s + spoff, n);
+		kunmap_local(s);
+		kunmap_local(d);
+		done += n;
+	}
+	return done;
+}
+
+/**
+ * io_bpf_buf_slice - direct access to bytes of a buffer
+ * @buf: the buffer
+ * @off: the offset of the first byte
+ * @size: the number of bytes, which must lie in one page
+ *
+ * The caller may write through the pointer: @buf counts as written.
+ *
+ * Return: a pointer to the bytes, or NULL if they are not all in @buf or
+ * not in one page.
+ */
+u8 *io_bpf_buf_slice(struct io_bpf_buf *buf, size_t off, size_t size)
+{
+	unsigned int poff;
+	struct page *page;
+	size_t avail;
+
+	if (!size || off >= buf->len || size > buf->len - off)
+		return NULL;
+	page = io_bpf_buf_page(buf, off, &poff, &avail);
+	if (!page || avail < size)
+		return NULL;
+	/* pinned or registered pages stay mapped: no highmem on 64-bit */
+	if (PageHighMem(page))
+		return NULL;
+	buf->dirty = true;
+	return (u8 *)page_address(page) + poff;
+}
