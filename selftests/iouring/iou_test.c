@@ -1317,19 +1317,19 @@ static int loop_buf(enum buf_setup setup)
 		/* no buffer 0: none registered, or an empty sparse slot */
 		int want = setup == BUF_NONE ? -EINVAL : -EFAULT;
 
-		CHECK(skel->bss->buf_rd_ret == want && skel->bss->buf_wr_ret == want,
-		      "read %d write %d, want %d", skel->bss->buf_rd_ret,
-		      skel->bss->buf_wr_ret, want);
+		CHECK(skel->data->buf_rd_ret == want && skel->data->buf_wr_ret == want,
+		      "read %d write %d, want %d", skel->data->buf_rd_ret,
+		      skel->data->buf_wr_ret, want);
 		CHECK(!skel->bss->buf_sl_ok, "slice of a missing buffer");
-		CHECK(skel->bss->buf_noidx_ret == want, "index 2: %d, want %d",
-		      skel->bss->buf_noidx_ret, want);
+		CHECK(skel->data->buf_noidx_ret == want, "index 2: %d, want %d",
+		      skel->data->buf_noidx_ret, want);
 		goto out;
 	}
-	CHECK(skel->bss->buf_rd_ret == 0, "read: %d", skel->bss->buf_rd_ret);
+	CHECK(skel->data->buf_rd_ret == 0, "read: %d", skel->data->buf_rd_ret);
 	for (i = 0; i < sizeof(skel->bss->rd); i++)
 		CHECK(skel->bss->rd[i] == buf_pattern(BUF_PAGE2 - 20 + i),
 		      "read byte %zu: %#x", i, skel->bss->rd[i]);
-	CHECK(skel->bss->buf_wr_ret == 0, "write: %d", skel->bss->buf_wr_ret);
+	CHECK(skel->data->buf_wr_ret == 0, "write: %d", skel->data->buf_wr_ret);
 	for (i = 0; i < BUF_LEN; i++) {
 		size_t w = i - (BUF_PAGE3 - 30);
 		uint8_t want = w < sizeof(skel->bss->wr) ? (uint8_t)(0xc0 + w) :
@@ -1347,20 +1347,20 @@ static int loop_buf(enum buf_setup setup)
 		      "slice byte %zu: %#x", i, skel->bss->sl[i]);
 	for (i = 0; i < 4096; i++)
 		CHECK(buf1[i] == 0x5a, "buffer 1 byte %zu changed", i);
-	CHECK(skel->bss->buf_noidx_ret == -EINVAL, "index 2: %d",
-	      skel->bss->buf_noidx_ret);
-	CHECK(skel->bss->buf_range_ret == -EFAULT, "64 bytes at len - 63: %d",
-	      skel->bss->buf_range_ret);
-	CHECK(skel->bss->buf_huge_ret == -EFAULT, "offset 2^40: %d",
-	      skel->bss->buf_huge_ret);
-	CHECK(skel->bss->buf_wr_range_ret == -EFAULT, "write past the end: %d",
-	      skel->bss->buf_wr_range_ret);
+	CHECK(skel->data->buf_noidx_ret == -EINVAL, "index 2: %d",
+	      skel->data->buf_noidx_ret);
+	CHECK(skel->data->buf_range_ret == -EFAULT, "64 bytes at len - 63: %d",
+	      skel->data->buf_range_ret);
+	CHECK(skel->data->buf_huge_ret == -EFAULT, "offset 2^40: %d",
+	      skel->data->buf_huge_ret);
+	CHECK(skel->data->buf_wr_range_ret == -EFAULT, "write past the end: %d",
+	      skel->data->buf_wr_range_ret);
 	CHECK(buf0[BUF_LEN - 1] == buf_pattern(BUF_LEN - 1),
 	      "a refused write changed the last byte");
-	CHECK(skel->bss->buf_zero_end_ret == 0, "0 bytes at the end: %d",
-	      skel->bss->buf_zero_end_ret);
-	CHECK(skel->bss->buf_zero_past_ret == -EFAULT, "0 bytes past the end: %d",
-	      skel->bss->buf_zero_past_ret);
+	CHECK(skel->data->buf_zero_end_ret == 0, "0 bytes at the end: %d",
+	      skel->data->buf_zero_end_ret);
+	CHECK(skel->data->buf_zero_past_ret == -EFAULT, "0 bytes past the end: %d",
+	      skel->data->buf_zero_past_ret);
 	CHECK(skel->bss->buf_sl_cross_null, "a slice across pages");
 	CHECK(skel->bss->buf_sl_past_null, "a slice past the end");
 	CHECK(skel->bss->buf_sl_noidx_null, "a slice of index 2");
@@ -1394,7 +1394,6 @@ static int t_loop_buf_sparse(void)
  */
 static int t_loop_buf_peek_read_fixed(void)
 {
-	char path[] = "iou-peek-XXXXXX";
 	uint8_t file[4096], *buf = NULL;
 	struct io_uring_sqe *sqe;
 	struct bpf_link *link;
@@ -1406,9 +1405,8 @@ static int t_loop_buf_peek_read_fixed(void)
 
 	for (i = 0; i < sizeof(file); i++)
 		file[i] = buf_pattern(i * 13);
-	fd = mkstemp(path);
-	CHECK(fd >= 0, "mkstemp: %d", -errno);
-	unlink(path);
+	fd = memfd_create("iou-peek", 0);
+	CHECK(fd >= 0, "memfd: %d", -errno);
 	CHECK(write(fd, file, sizeof(file)) == sizeof(file), "write the file");
 	CHECK(!loop_ring(&r, 8, 0), "setup");
 	CHECK(r.cq_entries == 16, "%u CQ entries", r.cq_entries);
@@ -1433,8 +1431,8 @@ static int t_loop_buf_peek_read_fixed(void)
 	CHECK(link, "attach: %d", -errno);
 	ret = iou_enter(r.fd, 0, 0, 0);
 	CHECK(ret == 0, "loop: %d", ret);
-	CHECK(skel->bss->peek_res == 4096, "READ_FIXED: %d", skel->bss->peek_res);
-	CHECK(skel->bss->peek_ret == 0, "buf_read: %d", skel->bss->peek_ret);
+	CHECK(skel->data->peek_res == 4096, "READ_FIXED: %d", skel->data->peek_res);
+	CHECK(skel->data->peek_ret == 0, "buf_read: %d", skel->data->peek_ret);
 	CHECK(!memcmp(skel->bss->peek, file + 1000, sizeof(skel->bss->peek)),
 	      "the program saw other bytes than the file's");
 	CHECK(!memcmp(buf, file, sizeof(file)), "the buffer differs from the file");
