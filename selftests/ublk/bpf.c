@@ -14,6 +14,13 @@
  * where the backing files have data before the device starts, and marks
  * every chunk a write, write-zeroes or discard it served before it commits
  * it: what the map does not mark reads as zeroes.
+ *
+ * A program of a target over several files (stripe, concat: bpf aio on
+ * each) has a read-only global `layout` (struct ublk_bpf_layout) whose
+ * initial value names its target: the server refuses it for a device of
+ * another target, and writes the device's layout (files, chunk, file
+ * ends) in it before loading.  An object with bpf aio and no layout
+ * treats the device as file 0 (loop): refused for stripe and concat.
  */
 #include <errno.h>
 #include <limits.h>
@@ -153,6 +160,103 @@ static int set_ops_id(struct ublk_dev *dev, const char *path,
 	return 0;
 }
 
+/* where the global @name of the object's read-only data is: its bytes */
+static void *rodata_var(struct bpf_object *obj, const char *name,
+			size_t *size)
+{
+	const struct btf_var_secinfo *vsi;
+	const struct btf_type *sec, *var;
+	struct btf *btf = bpf_object__btf(obj);
+	struct bpf_map *map;
+	const char *mname;
+	size_t msize;
+	char *data;
+	int id, i;
+
+	if (!btf)
+		return NULL;
+	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (id < 0)
+		return NULL;
+	bpf_object__for_each_map(map, obj) {
+		mname = bpf_map__name(map);
+		if (bpf_map__is_internal(map) && strlen(mname) >= 7 &&
+		    !strcmp(mname + strlen(mname) - 7, ".rodata"))
+			break;
+	}
+	if (!map)
+		return NULL;
+	data = bpf_map__initial_value(map, &msize);
+	sec = btf__type_by_id(btf, id);
+	vsi = btf_var_secinfos(sec);
+	for (i = 0; data && i < btf_vlen(sec); i++, vsi++) {
+		var = btf__type_by_id(btf, vsi->type);
+		if (strcmp(btf__name_by_offset(btf, var->name_off), name) ||
+		    vsi->offset + vsi->size > msize)
+			continue;
+		*size = vsi->size;
+		return data + vsi->offset;
+	}
+	return NULL;
+}
+
+static const char *layout_target_name(unsigned int target)
+{
+	switch (target) {
+	case UBLK_BPF_LAYOUT_STRIPE:
+		return "stripe";
+	case UBLK_BPF_LAYOUT_CONCAT:
+		return "concat";
+	}
+	return "unknown";
+}
+
+/*
+ * The layout of a program over several files: refused for a device of
+ * another target, else the device's written in it.  -ENOENT if the
+ * object has none.
+ */
+static int set_layout(struct ublk_dev *dev, struct bpf_object *obj,
+		      const char *path)
+{
+	unsigned int want = 0, i;
+	struct ublk_bpf_layout *l;
+	uint64_t end = 0;
+	size_t size = 0;
+
+	l = rodata_var(obj, "layout", &size);
+	if (!l)
+		return -ENOENT;
+	if (size != sizeof(*l)) {
+		ublk_err("bpf: %s: layout is %zu bytes, not %zu", path, size,
+			 sizeof(*l));
+		return -EINVAL;
+	}
+	if (dev->cfg.type == UBLK_TGT_STRIPE)
+		want = UBLK_BPF_LAYOUT_STRIPE;
+	else if (dev->cfg.type == UBLK_TGT_CONCAT)
+		want = UBLK_BPF_LAYOUT_CONCAT;
+	if (l->target != want) {
+		ublk_err("bpf: %s is a program of the %s target, not of %s",
+			 path, layout_target_name(l->target), dev->ops->name);
+		return -EINVAL;
+	}
+	/* ublk add allows no more with --bpf */
+	if (dev->nr_files > UBLK_BPF_LAYOUT_FILES) {
+		ublk_err("bpf: %s: %u files, the layout has room for %d",
+			 path, dev->nr_files, UBLK_BPF_LAYOUT_FILES);
+		return -E2BIG;
+	}
+	l->nr_files = dev->nr_files;
+	while (l->chunk_shift < 63 && (1ULL << l->chunk_shift) < dev->cfg.chunk)
+		l->chunk_shift++;
+	for (i = 0; i < dev->nr_files; i++) {
+		end += dev->files[i].size;
+		l->end[i] = end;
+	}
+	return 0;
+}
+
 int ublk_bpf_load(struct ublk_dev *dev)
 {
 	char path[PATH_MAX];
@@ -196,6 +300,15 @@ int ublk_bpf_load(struct ublk_dev *dev)
 		ret = set_ops_id(dev, path, aio_ops);
 	if (ret)
 		goto err;
+	ret = set_layout(dev, obj, path);
+	if (ret == -ENOENT && aio_ops && dev->nr_files > 1) {
+		ublk_err("bpf: %s: bpf aio on file 0 only (no layout), not for the %s target",
+			 path, dev->ops->name);
+		ret = -EINVAL;
+	}
+	if (ret && ret != -ENOENT)
+		goto err;
+	ret = 0;
 
 	map = bpf_object__find_map_by_name(obj, "srv_written");
 	if (map) {

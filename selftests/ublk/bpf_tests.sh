@@ -18,14 +18,31 @@
 #              (IOCB_NOWAIT inline); ext4 on it; flush, discard and
 #              write-zeroes on the backing file; a bad file index; delete
 #              with aios in flight
+# bpf_split    stripe and concat wholly in BPF (progs/ublk_stripe.bpf.c,
+#              ublk_concat.bpf.c): each I/O split at chunk and file ends
+#              with CONTINUE, one aio per piece: fio verify (in run.sh's
+#              data phase, bpf_data_check), I/O crossing chunks and file
+#              ends with the files checked after the device is gone, ext4
+#              on stripe (run.sh's t_mkfs), a wrong CONTINUE byte count
+#              with an aio in flight, the wrong target refused
 
 # bstat ID NAME: counter NAME of device ID
-bstat() { cat "/sys/block/ublkb$1/bpf/$2"; }
+bstat() { bcounters "$1" "$2"; }
+
+# bcounters ID NAME...: the counters NAME... of device ID, one line (read
+# by the shell: a fork and exec per counter is slow under TCG)
+bcounters() {
+	local d=/sys/block/ublkb$1/bpf n v out=
+	shift
+	for n in "$@"; do
+		read -r v < "$d/$n"
+		out="$out $v"
+	done
+	echo "${out# }"
+}
 
 # bstats ID: handled redirected split errors, one line
-bstats() {
-	echo "$(bstat "$1" handled) $(bstat "$1" redirected) $(bstat "$1" split) $(bstat "$1" errors)"
-}
+bstats() { bcounters "$1" handled redirected split errors; }
 
 # region_dd DEV REGION BYTES [write]: one direct I/O of BYTES at the start
 # of REGION (1 MiB each), read into $WORK/r (or $WORK/w written); the
@@ -43,6 +60,15 @@ region_dd() {
 	local st=$?
 	DD_ERR=$(sed -n 's/^dd: error [a-z]* [^:]*: //p' "$WORK/dd.err")
 	return $st
+}
+
+# region_eio DEV REGION BYTES: the read of region_dd fails with EIO
+region_eio() {
+	if region_dd "$@"; then
+		msg "the read succeeded"
+		return 1
+	fi
+	[ "$DD_ERR" = "$EIO" ] || { msg "the read failed with '$DD_ERR', not $EIO"; return 1; }
 }
 
 # region numbers, as ublk_bpf_shared.h has them
@@ -358,34 +384,55 @@ t_bpf_refused() {
 }
 
 # astats ID: aio_submitted aio_completed aio_wq aio_errors, one line
-astats() {
-	echo "$(bstat "$1" aio_submitted) $(bstat "$1" aio_completed) $(bstat "$1" aio_wq) $(bstat "$1" aio_errors)"
+astats() { bcounters "$1" aio_submitted aio_completed aio_wq aio_errors; }
+
+# aios_settled ID: every aio submitted has completed (an I/O ends in its
+# last aio's callback, before that aio is counted as completed)
+aios_settled() {
+	local as ac
+	read -r as ac <<< "$(bcounters "$1" aio_submitted aio_completed)"
+	[ "$as" = "$ac" ]
 }
 
-# bpf_loop_check ID MIN: every I/O of the device so far was BPF's through
-# one aio each: at least MIN handled, as many aios submitted and
-# completed, nothing redirected, no error, and the block layer's count of
-# reads and writes no more than what BPF handled (the server saw none)
-bpf_loop_check() {
-	local h r s e as ac aw ae rd wr rc=0
+# bpf_aio_check ID MIN [FILES]: every I/O of the device so far was BPF's
+# through its aios: at least MIN handled, nothing redirected, no error;
+# one aio per piece (handled + split) and FILES - 1 more per flush (an
+# fsync of each file), all completed; a device of one file (loop) never
+# split; the block layer's count of reads and writes no more than what
+# BPF handled (the server saw none)
+bpf_aio_check() {
+	local n=${3:-1} h r s e as ac aw ae rd wr fl want rc=0
+	wait_for 5 aios_settled "$1"
 	read -r h r s e <<< "$(bstats "$1")"
 	read -r as ac aw ae <<< "$(astats "$1")"
-	read -r rd _ _ _ wr _ < "/sys/block/ublkb$1/stat"
-	msg "handled $h, redirected $r, errors $e; aio submitted $as, completed $ac, workqueue $aw, errors $ae; block layer: $rd reads, $wr writes"
+	read -r rd _ _ _ wr _ _ _ _ _ _ _ _ _ _ fl _ < "/sys/block/ublkb$1/stat"
+	want=$((h + s + (n - 1) * fl))
+	msg "handled $h, redirected $r, split $s, errors $e; aio submitted $as, completed $ac, workqueue $aw, errors $ae; block layer: $rd reads, $wr writes, $fl flushes"
 	if [ "$h" -lt "$2" ] || [ "$r" != 0 ] || [ "$e" != 0 ] || [ "$ae" != 0 ] ||
-	   [ "$as" != "$h" ] || [ "$ac" != "$h" ] || [ $((rd + wr)) -gt "$h" ]; then
-		msg "not every I/O done by BPF through one aio"
+	   [ "$as" != "$want" ] || [ "$ac" != "$want" ] || [ $((rd + wr)) -gt "$h" ] ||
+	   { [ "$n" = 1 ] && [ "$s" != 0 ]; }; then
+		msg "not every I/O done by BPF, one aio per piece ($want expected)"
 		rc=1
 	fi
 	return $rc
 }
 
-# bpf_loop_done FILE MIN: the device reads as FILE, and bpf_loop_check MIN
-bpf_loop_done() {
-	local rc=0
-	cmp "$DEV" "$1" > "$WORK/cmp.out" 2>&1 ||
-		{ msg "the device does not read as its file:"; msg_file "$WORK/cmp.out"; rc=1; }
-	bpf_loop_check "$ID" "$2" || rc=1
+# bpf_files_done TARGET MIN FILES...: the device reads as its files (loop:
+# the file; stripe, 64K chunks, and concat: as the layout says), and
+# bpf_aio_check MIN
+bpf_files_done() {
+	local tgt=$1 min=$2 rc=0
+	shift 2
+	case $tgt in
+	loop)
+		cmp "$DEV" "$1" > "$WORK/cmp.out" 2>&1 ||
+			{ msg "the device does not read as its file:"; msg_file "$WORK/cmp.out"; rc=1; } ;;
+	*)
+		[ "$tgt" = stripe ] && tgt=stripe:65536 || tgt=concat:512
+		$LAYOUT compare "$tgt" "$DEV" "$@" > "$WORK/layout.out" || rc=1
+		msg_file "$WORK/layout.out" ;;
+	esac
+	bpf_aio_check "$ID" "$min" $# || rc=1
 	return $rc
 }
 
@@ -415,7 +462,7 @@ t_bpf_loop() {
 	add -t loop -q "$1" --bpf loop "$TMP/bl" || return 1
 	bpf_loop_fio 4k:1:128k 4k:32:512k 512k:1:2M 512k:32:8M || rc=1
 	# 32 + 128 + 4 + 16 writes and their verify reads
-	bpf_loop_done "$TMP/bl" 360 || rc=1
+	bpf_files_done loop 360 "$TMP/bl" || rc=1
 	del_dev "$ID" "$SRV" || rc=1
 	rm -f "$TMP/bl"
 	return $rc
@@ -445,7 +492,7 @@ t_bpf_loop_daemon() {
 	pattern "$f" $((16 << 20))
 	add -t loop --bpf loop_daemon "$f" || { bpf_ext4_end; return 1; }
 	bpf_loop_fio 4k:32:512k 512k:1:2M || rc=1
-	bpf_loop_done "$f" 272 || rc=1
+	bpf_files_done loop 272 "$f" || rc=1
 	read -r as _ aw _ <<< "$(astats "$ID")"
 	if [ "$aw" -ge "$as" ]; then
 		msg "no aio done inline: $aw of $as on the workqueue"
@@ -477,7 +524,7 @@ t_bpf_loop_mkfs() {
 	umount "$WORK/mnt" || rc=1
 	e2fsck -f -n "$DEV" > "$WORK/fsck.out" 2>&1 ||
 		{ msg "e2fsck:"; msg_file "$WORK/fsck.out"; rc=1; }
-	bpf_loop_done "$TMP/bl" 100 || rc=1
+	bpf_files_done loop 100 "$TMP/bl" || rc=1
 	del_dev "$ID" "$SRV" || rc=1
 	rm -f "$TMP/bl"
 	return $rc
@@ -510,36 +557,41 @@ t_bpf_loop_ops() {
 	h=$(holes "$TMP/bl")
 	msg "(hole,data) from 0 and 4M: $h"
 	[ "$h" = "$((1 << 20)),0 $((4 << 20)),$((5 << 20))" ] || { msg "not punched"; rc=1; }
-	bpf_loop_check "$ID" 4 || rc=1
+	bpf_aio_check "$ID" 4 || rc=1
 	del_dev "$ID" "$SRV" || rc=1
 	rm -f "$TMP/bl" "$WORK/orig"
+	return $rc
+}
+
+# bpf_eio_read REGION BYTES DELTA: on $DEV, a direct read of BYTES at the
+# start of REGION (region_dd) fails with EIO, and the counters "handled
+# redirected split errors aio_submitted aio_completed aio_errors" of $ID
+# grow by exactly DELTA (seven numbers)
+bpf_eio_read() {
+	local rc=0 i b a d want=
+	read -ra b <<< "$(bstats_settled "$ID") $(bcounters "$ID" aio_submitted aio_completed aio_errors)"
+	region_eio "$DEV" "$1" "$2" || rc=1
+	wait_for 5 aios_settled "$ID"
+	read -ra a <<< "$(bcounters "$ID" handled redirected split errors aio_submitted aio_completed aio_errors)"
+	read -ra d <<< "$3"
+	for ((i = 0; i < 7; i++)); do want="$want $((b[i] + d[i]))"; done
+	msg "handled redirected split errors, aio submitted completed errors: ${b[*]} -> ${a[*]}"
+	if [ "${a[*]}" != "${want# }" ]; then
+		msg "expected${want}"
+		rc=1
+	fi
 	return $rc
 }
 
 # t_bpf_loop_badidx: a program naming file 3 of a device with one: the
 # read fails with EIO, its aio with EBADF, both counted as errors
 t_bpf_loop_badidx() {
-	local rc=0 h r s e as ac aw ae h2 r2 s2 e2 as2 ac2 aw2 ae2
+	local rc=0
 	mkfile "$TMP/bl" 8M
 	add -t loop --bpf loop_badidx "$TMP/bl" || return 1
-	read -r h r s e <<< "$(bstats_settled "$ID")"
-	read -r as ac aw ae <<< "$(astats "$ID")"
 	dmesg -C
-	if region_dd "$DEV" 2 4096; then
-		msg "the read succeeded"
-		rc=1
-	elif [ "$DD_ERR" != "$EIO" ]; then
-		msg "the read failed with '$DD_ERR', not $EIO"
-		rc=1
-	fi
-	read -r h2 r2 s2 e2 <<< "$(bstats "$ID")"
-	read -r as2 ac2 aw2 ae2 <<< "$(astats "$ID")"
-	msg "handled $h -> $h2, errors $e -> $e2; aio submitted $as -> $as2, completed $ac -> $ac2, errors $ae -> $ae2"
-	if [ "$h2 $r2 $s2 $e2" != "$h $r $s $((e + 1))" ] ||
-	   [ "$as2 $ac2 $ae2" != "$((as + 1)) $((ac + 1)) $((ae + 1))" ]; then
-		msg "expected one more I/O error, one more aio submitted, completed and failed"
-		rc=1
-	fi
+	# one more I/O error, one more aio submitted, completed and failed
+	bpf_eio_read 2 4096 "0 0 0 1 1 1 1" || rc=1
 	dmesg | grep -qE "ublk$ID: queue 0 tag [0-9]+: bpf aio \(op 0\) failed: -9$" ||
 		{ msg "the kernel did not log the aio's EBADF"; rc=1; }
 	del_dev "$ID" "$SRV" || rc=1
@@ -571,6 +623,148 @@ t_bpf_loop_del() {
 	wait "$fio_pid" 2>/dev/null
 	rm -f "$TMP/bl"
 	return $rc
+}
+
+# bpf_data_check KEY: after the data phase's fio and layout check, the
+# BPF device of data test KEY (TARGET-bpf-QUEUES, run.sh) had every I/O
+# BPF's, one aio per piece (FIO_SIZES: 124 writes and their verify
+# reads), and was split at least as its layout makes the 512k I/Os:
+# stripe 7 times each of the 36 written and 36 read, concat (files of
+# 8M - 4K and 8M + 4K) at all
+bpf_data_check() {
+	local min=1 s
+	[[ $1 == stripe-* ]] && min=504
+	bpf_aio_check "$ID" 248 2 || return 1
+	s=$(bstat "$ID" split)
+	[ "$s" -ge "$min" ] || { msg "split $s times, not at least $min"; return 1; }
+}
+
+# t_bpf_split_files TARGET LAYOUT SIZES IOS [ADD ARGS...]: TARGET wholly
+# in BPF over files of SIZES (comma-separated) with random data; each
+# I/O of IOS (OFFSET:BYTES:PIECES, comma-separated; one direct I/O each)
+# written with new random bytes, then all read back; each read equal to
+# the image expected (the files assembled as LAYOUT says before the
+# start, each write applied in turn); the counters grew by exactly the
+# I/Os (handled), their pieces less one each (split) and one aio per
+# piece; the device read whole equals the image; after the device is
+# deleted, the files assembled again equal it byte for byte
+t_bpf_split_files() {
+	local tgt=$1 layout=$2 files=() sz io off len n i=0 rc=0
+	local nio=0 pieces=0 h r s e as ac h2 r2 s2 e2 as2 ac2
+	local -a sizes ios
+	IFS=, read -ra sizes <<< "$3"
+	IFS=, read -ra ios <<< "$4"
+	shift 4
+	for sz in "${sizes[@]}"; do
+		pattern "$TMP/bf$i" "$sz"
+		files+=("$TMP/bf$i")
+		i=$((i + 1))
+	done
+	$LAYOUT assemble "$layout" "$WORK/img" "${files[@]}" > /dev/null || return 1
+	add -t "$tgt" "$@" --bpf "$tgt" "${files[@]}" || return 1
+	read -r h r s e <<< "$(bstats_settled "$ID")"
+	read -r as ac _ <<< "$(astats "$ID")"
+	# the bytes of write k: k MiB into one file of random bytes
+	pattern "$WORK/w" $((${#ios[@]} << 20))
+	for io in "${ios[@]}"; do
+		IFS=: read -r off len n <<< "$io"
+		dd if="$WORK/w" of="$DEV" bs="$len" count=1 skip=$((nio << 20)) seek="$off" \
+			iflag=skip_bytes oflag=direct,seek_bytes status=none 2> "$WORK/dd.err" ||
+			{ msg "write of $len at $off:"; msg_file "$WORK/dd.err"; rc=1; }
+		dd if="$WORK/w" of="$WORK/img" bs="$len" count=1 skip=$((nio << 20)) seek="$off" \
+			iflag=skip_bytes oflag=seek_bytes conv=notrunc status=none
+		nio=$((nio + 1)) pieces=$((pieces + n))
+	done
+	for io in "${ios[@]}"; do
+		IFS=: read -r off len n <<< "$io"
+		dd if="$DEV" of="$WORK/r" bs="$len" count=1 skip="$off" \
+			iflag=direct,skip_bytes status=none 2> "$WORK/dd.err" ||
+			{ msg "read of $len at $off:"; msg_file "$WORK/dd.err"; rc=1; }
+		cmp -n "$len" -i "0:$off" "$WORK/r" "$WORK/img" > "$WORK/cmp.out" 2>&1 ||
+			{ msg "read of $len at $off (device offset + byte):"; msg_file "$WORK/cmp.out"; rc=1; }
+	done
+	wait_for 5 aios_settled "$ID"
+	read -r h2 r2 s2 e2 <<< "$(bstats "$ID")"
+	read -r as2 ac2 _ <<< "$(astats "$ID")"
+	msg "$nio writes and $nio reads in $pieces pieces each way: handled $h -> $h2, split $s -> $s2, aio submitted $as -> $as2, completed $ac -> $ac2"
+	if [ "$h2 $r2 $s2 $e2" != "$((h + 2 * nio)) $r $((s + 2 * (pieces - nio))) $e" ] ||
+	   [ "$r2 $e2" != "0 0" ] ||
+	   [ "$as2 $ac2" != "$((as + 2 * pieces)) $((ac + 2 * pieces))" ]; then
+		msg "expected handled +$((2 * nio)), split +$((2 * (pieces - nio))), aios +$((2 * pieces)), nothing redirected, no error"
+		rc=1
+	fi
+	cmp "$DEV" "$WORK/img" > "$WORK/cmp.out" 2>&1 ||
+		{ msg "the device does not read as the image:"; msg_file "$WORK/cmp.out"; rc=1; }
+	del_dev "$ID" "$SRV" || rc=1
+	$LAYOUT assemble "$layout" "$WORK/files" "${files[@]}" > "$WORK/asm.out" || rc=1
+	msg_file "$WORK/asm.out"
+	cmp "$WORK/files" "$WORK/img" > "$WORK/cmp.out" 2>&1 ||
+		{ msg "after del, the files do not hold what was written:"; msg_file "$WORK/cmp.out"; rc=1; }
+	rm -f "${files[@]}" "$WORK/img" "$WORK/files"
+	return $rc
+}
+
+# t_bpf_split_badcont: the stripe program claiming 100 bytes more in
+# CONTINUE than the 64K piece it queued: a 128K read fails with EIO once
+# that piece's aio is done (submitted and completed, no aio error), one
+# error, nothing handled or split, and the kernel says why; a 4K read (no
+# CONTINUE) still succeeds with the file's data
+t_bpf_split_badcont() {
+	local rc=0 h
+	pattern "$TMP/bs0" $((1 << 20))
+	pattern "$TMP/bs1" $((1 << 20))
+	add -t stripe --bpf stripe_badcont "$TMP/bs0" "$TMP/bs1" || return 1
+	dmesg -C
+	# one more I/O error, one more aio submitted and completed, no split
+	bpf_eio_read 0 131072 "0 0 0 1 1 1 0" || rc=1
+	h=$(bstat "$ID" handled)
+	dmesg | grep -qF "ublk$ID: BPF ops $ID, queue 0 tag " ||
+		{ msg "no message of the kernel for ublk$ID"; rc=1; }
+	dmesg | grep -qF "CONTINUE byte count zero, not a multiple of 512 or past the end (returned 0x200010064, 0 of 131072 bytes taken): I/O failed" ||
+		{ msg "the kernel did not log the bad CONTINUE:"; dmesg | tail -5 | while IFS= read -r l; do msg "$l"; done; rc=1; }
+	region_dd "$DEV" 0 4096 || { msg "a 4K read: $DD_ERR"; rc=1; }
+	cmp -s -n 4096 "$WORK/r" "$TMP/bs0" || { msg "the 4K read is not file 0's data"; rc=1; }
+	[ "$(bstat "$ID" handled)" = $((h + 1)) ] || { msg "the 4K read was not BPF's"; rc=1; }
+	del_dev "$ID" "$SRV" || rc=1
+	rm -f "$TMP/bs0" "$TMP/bs1"
+	return $rc
+}
+
+# t_bpf_split_refused: a stripe program on a concat device, and the loop
+# program (bpf aio on file 0, no layout) on a stripe device, fail at load
+# with a message and leave no device; concat of 9 files with --bpf is
+# refused before ADD_DEV (the BPF parameter has room for 8)
+t_bpf_split_refused() {
+	local rc=0 i f=()
+	for i in 0 1 2 3 4 5 6 7 8; do
+		mkfile "$TMP/br$i" 1M
+		f+=("$TMP/br$i")
+	done
+	bpf_add_fails "bpf: /.*/ublk_stripe\.bpf\.o is a program of the stripe target, not of concat" \
+		-t concat --bpf stripe "${f[0]}" "${f[1]}" || rc=1
+	bpf_add_fails "bpf: /.*/ublk_loop\.bpf\.o: bpf aio on file 0 only \(no layout\), not for the stripe target" \
+		-t stripe --bpf loop "${f[0]}" "${f[1]}" || rc=1
+	refused "ublk: concat: --bpf: at most 8 backing files (UBLK_BPF_MAX_FILES), 9 given" \
+		add -t concat --bpf concat "${f[@]}" || rc=1
+	rm -f "${f[@]}"
+	return $rc
+}
+
+# bpf_add_fails REGEX ARGS...: `ublk add ARGS` fails, printing a line
+# "ublk: " REGEX matches whole; no device is left
+bpf_add_fails() {
+	local want=$1 st
+	shift
+	"$UBLK" add "$@" > "$WORK/add.out" 2> "$WORK/add.err"
+	st=$?
+	if [ $st = 0 ] || ! grep -qxE "ublk: $want" "$WORK/add.err"; then
+		msg "ublk add $*: exit status $st, stderr:"
+		msg_file "$WORK/add.err"
+		msg "expected: ublk: $want"
+		return 1
+	fi
+	msg "$(grep -xE "ublk: $want" "$WORK/add.err")"
+	wait_for 10 test -z "$(ublk_ids)" || { msg "device left: $(ublk_ids)"; return 1; }
 }
 
 bpf_tests() {
@@ -607,6 +801,16 @@ bpf_tests() {
 	t "bpf: loop target in BPF with bpf aio, 2 queues: fio verify 4k/512k QD1/QD32, device equals file, every I/O an aio::t_bpf_loop 2"
 	t "bpf: loop target from a sleepable queue_io_cmd_daemon on ext4: fio verify, reads and writes inline (IOCB_NOWAIT)::t_bpf_loop_daemon"
 	t "bpf: ext4 on the BPF loop target: checksums after drop_caches, e2fsck, device equals file::t_bpf_loop_mkfs"
+	for tgt in stripe concat; do
+		for q in 1 2; do
+			t "bpf: $tgt target in BPF with bpf aio, $q queue(s): fio randwrite verified 4k/64k/512k QD 1/32 (data phase), device equals files, one aio per piece::t_data $tgt bpf $q"
+		done
+	done
+	t "bpf: stripe in BPF over 3 files, 4K chunks: I/Os across chunks (a 512K one in 128 pieces) split by CONTINUE, the files hold what was written after del::t_bpf_split_files stripe stripe:4096 262144,262144,262144 4096:4096:1,18432:4096:2,65536:524288:128,774144:12288:3 --chunk 4K"
+	t "bpf: concat in BPF of 3 files: I/Os across one and two file ends split by CONTINUE, the files hold what was written after del::t_bpf_split_files concat concat:512 1060864,503808,270336 4096:4096:1,1052672:65536:2,1056768:524288:3,1822720:12288:1,1560576:8192:2"
+	t "bpf: ext4 on the BPF stripe target, files checked after drop_caches, every I/O BPF's::t_mkfs stripe bpf"
+	t "bpf: stripe program with a CONTINUE byte count 100 more than its piece: EIO after its aio, counted::t_bpf_split_badcont"
+	t "bpf: stripe and concat programs refused on the wrong target, and over more than 8 files::t_bpf_split_refused"
 	t "bpf: BPF loop flush (fsync aio), discard and write-zeroes (punched, zeroes in the file)::t_bpf_loop_ops"
 	t "bpf: aio on a file index the device does not have: EIO, counted::t_bpf_loop_badidx"
 	t "bpf: START_DEV with a BPF file descriptor that is not open fails with EBADF::t_bpf_bad_fd"

@@ -5,6 +5,9 @@
         each DEV, read with O_DIRECT in 512 KiB I/Os, equals its FILEs laid
         out as LAYOUT says; every line printed starts with "# DEV: ", the last one of a
         device is "# DEV: layout ok" or "# DEV: MISMATCH"
+    layout.py assemble LAYOUT OUT FILE...
+        the device image the FILEs make as LAYOUT says, written to OUT
+        (without a device: what a device over them reads, or read before)
     layout.py roundtrip LAYOUT DEV FILE... [--bounds OFF,...]
         random bytes written to DEV with O_DIRECT are found in the FILEs
         where LAYOUT says; other random bytes written into the FILEs as
@@ -161,6 +164,22 @@ def roundtrip(layout: str, dev: str, files: list[str], bounds: list[int]) -> Non
     print(f"# {dev}: the files' bytes read back through the device")
 
 
+def assemble(layout: str, out: str, files: list[str]) -> None:
+    table = pieces(layout, [os.stat(f).st_size for f in files])
+    handles = [open(f, "rb") for f in files]
+    try:
+        with open(out, "wb") as fh:
+            for dev_off, idx, file_off, n in table:
+                handles[idx].seek(file_off)
+                fh.seek(dev_off)
+                fh.write(handles[idx].read(n))
+            fh.truncate(sum(p[3] for p in table))
+    finally:
+        for h in handles:
+            h.close()
+    print(f"# {out}: {len(table)} pieces of {layout} from {len(files)} files")
+
+
 def groups(args: list[str]) -> list[list[str]]:
     out: list[list[str]] = [[]]
     for arg in args:
@@ -191,6 +210,9 @@ def main(argv: list[str]) -> int:
                 print(f"# {group[1]}: MISMATCH")
                 rc = 1
         return rc
+    if len(argv) >= 4 and argv[0] == "assemble":
+        assemble(argv[1], argv[2], argv[3:])
+        return 0
     if len(argv) < 4 or argv[0] != "roundtrip":
         print(__doc__, file=sys.stderr)
         return 2

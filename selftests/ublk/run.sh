@@ -9,9 +9,11 @@
 #           verified with crc32c at 4k, 64k and 512k, queue depths 1 and
 #           32 (null: zeroes written and read back); stripe and concat then
 #           read whole and compared with their backing files as the layout
-#           says
+#           says; with them the BPF stripe and concat devices of
+#           bpf_tests.sh (mode bpf), their counters checked
 # mkfs      mkfs.ext4, mount, files, sync, drop caches, checksums, umount,
-#           e2fsck on loop, stripe and concat in both data modes
+#           e2fsck on loop, stripe and concat in both data modes (and
+#           stripe in BPF, from bpf_tests.sh)
 # layout    stripe and concat: writes and reads that cross chunks and file
 #           ends, checked against the backing files directly
 # failures  bad options and files refused before ADD_DEV; the kernel's errno
@@ -221,17 +223,24 @@ DATA_DONE=
 # data_args KEY: the ublk add arguments of data test KEY
 # (TARGET-MODE-QUEUES), its backing files made
 data_args() {
-	local key=$1 tgt mode q args
+	local key=$1 tgt mode q args sz
 	IFS=- read -r tgt mode q <<< "$key"
 	args="-t $tgt -q $q"
 	[ "$mode" = user_copy ] && args="$args -u"
+	[ "$mode" = bpf ] && args="$args --bpf $tgt"
 	case $tgt in
 	null)
 		args="$args --size ${DEV_MB}M" ;;
 	loop)
 		mkfile "$TMP/$key.0" "${DEV_MB}M"
 		args="$args $TMP/$key.0" ;;
-	stripe|concat)
+	concat)
+		# BPF: aligned 64k and 512k I/Os cross the end of the first file
+		[ "$mode" = bpf ] && sz=4096 || sz=0
+		mkfile "$TMP/$key.0" $(((DEV_MB << 19) - sz))
+		mkfile "$TMP/$key.1" $(((DEV_MB << 19) + sz))
+		args="$args $TMP/$key.0 $TMP/$key.1" ;;
+	stripe)
 		mkfile "$TMP/$key.0" $((DEV_MB / 2))M
 		mkfile "$TMP/$key.1" $((DEV_MB / 2))M
 		args="$args $TMP/$key.0 $TMP/$key.1" ;;
@@ -279,7 +288,9 @@ data_phase() {
 			continue
 		fi
 		DATA_DEV[$key]="$ID $SRV"
-		[[ $key == *user_copy* ]] && files=user_copy || files=
+		files=
+		[[ $key == *user_copy* ]] && files=user_copy
+		[[ $key == *-bpf-* ]] && files=bpf
 		check_list "$ID" "${key##*-}" $files >> "$log" || DATA_RC[$key]=1
 		data_jobs "$key"
 		files=()
@@ -332,6 +343,12 @@ data_phase() {
 		done
 		msg "data: layouts compared in $(since "$t0") s"
 	fi
+	# the BPF devices: every I/O BPF's (bpf_tests.sh)
+	for key in "${!DATA_DEV[@]}"; do
+		[[ $key == *-bpf-* ]] || continue
+		read -r ID srv <<< "${DATA_DEV[$key]}"
+		bpf_data_check "$key" >> "$WORK/data-$key.log" || DATA_RC[$key]=1
+	done
 	t0=$(now)
 	pids=
 	for key in "${!DATA_DEV[@]}"; do
@@ -374,6 +391,7 @@ fs_source() {
 t_mkfs() {
 	local tgt=$1 mode=$2 opts=() files=() rc=0 i
 	[ "$mode" = user_copy ] && opts+=(-u)
+	[ "$mode" = bpf ] && opts+=(--bpf "$tgt")
 	case $tgt in
 	loop)
 		mkfile "$TMP/m0" 32M
@@ -407,6 +425,8 @@ t_mkfs() {
 		msg_file "$WORK/fsck.out"
 		rc=1
 	fi
+	# BPF: every I/O BPF's, one aio per piece (bpf_tests.sh)
+	[ "$mode" = bpf ] && { bpf_aio_check "$ID" 100 ${#files[@]} || rc=1; }
 	msg "$FS_FILES files verified on ext4 on $tgt ($mode)"
 	del_dev "$ID" "$SRV" || rc=1
 	rm -f "${files[@]}"
@@ -1006,7 +1026,8 @@ ktap_print_header
 for p in "$UBLK" "$CTRL_TEST" "$UBLK_IO"; do
 	[ -x "$p" ] || skip_area_or_fail "$p not built (the harness builds selftests/ublk)"
 done
-for p in null mixed test bad_null_io bad_prog_type bad_sleepable; do
+for p in null mixed test bad_null_io bad_prog_type bad_sleepable loop loop_daemon \
+	 loop_badidx bad_aio_leak bad_aio_prog_type stripe concat stripe_badcont; do
 	[ -f "$OUTPUT/ublk_$p.bpf.o" ] || skip_area_or_fail "$OUTPUT/ublk_$p.bpf.o not built (the harness builds selftests/ublk)"
 done
 [ -c /dev/ublk-control ] || skip_area_or_fail "no /dev/ublk-control (CONFIG_BLK_DEV_UBLK)"

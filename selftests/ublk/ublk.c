@@ -828,10 +828,11 @@ static void usage(FILE *f)
 		"  --bpf OBJ     UBLK_F_BPF: BPF handles the I/O it can before this server:\n"
 		"                OBJ is a struct ublk_bpf_ops object (FILE, or NAME for\n"
 		"                ublk_NAME.bpf.o next to this program: null, mixed, test,\n"
-		"                loop, loop_daemon), registered as ops ID (--bpf-id,\n"
-		"                default the device id); an object with bpf aio\n"
-		"                completions (loop) gets the target's files by index;\n"
-		"                SIGRTMIN unregisters them\n"
+		"                loop, loop_daemon, stripe, concat), registered as ops ID\n"
+		"                (--bpf-id, default the device id); an object with bpf\n"
+		"                aio completions (loop, stripe, concat) gets the target's\n"
+		"                files by index (at most 8), stripe and concat their\n"
+		"                layout; SIGRTMIN unregisters them\n"
 		"  --bpf-id ID   the ops id; without --bpf, ops another program registered\n"
 		"  --bpf-bad-fd  (tests) pass a descriptor that is not open as the BPF\n"
 		"                program's file 0: START_DEV must fail with EBADF\n",
@@ -868,6 +869,12 @@ static int check_add_options(struct ublk_dev *dev, int type_set)
 			ublk_err("%s: needs %u to %u backing files, %u given",
 				 ops->name, ops->min_files, ops->max_files,
 				 c->nr_files);
+		return -EINVAL;
+	}
+	/* the BPF parameter names the files for bpf aio */
+	if (c->bpf && c->nr_files > UBLK_BPF_MAX_FILES) {
+		ublk_err("%s: --bpf: at most %d backing files (UBLK_BPF_MAX_FILES), %u given",
+			 ops->name, UBLK_BPF_MAX_FILES, c->nr_files);
 		return -EINVAL;
 	}
 	if (c->size && c->type != UBLK_TGT_NULL && c->type != UBLK_TGT_LOOP) {

@@ -3,6 +3,10 @@
 #ifndef UBLK_BPF_SHARED_H
 #define UBLK_BPF_SHARED_H
 
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
 /*
  * srv_written (mixed target): one entry per chunk of the device, non-zero
  * once the server wrote in it; the program serves reads of chunks never
@@ -10,6 +14,29 @@
  */
 #define UBLK_BPF_CHUNK_SHIFT	16
 #define UBLK_BPF_CHUNK		(1U << UBLK_BPF_CHUNK_SHIFT)
+
+/*
+ * The layout of a BPF target over several files (progs/ublk_split.h:
+ * stripe, concat), the program's read-only global
+ * `const volatile struct ublk_bpf_layout layout`.  The program's initial
+ * value names its target; the server refuses a device of another target,
+ * and fills in the rest before it loads the object.  File i is file i of
+ * the BPF parameter: the device's i-th backing file.
+ */
+#define UBLK_BPF_LAYOUT_FILES	8	/* UBLK_BPF_MAX_FILES */
+enum ublk_bpf_layout_target {
+	UBLK_BPF_LAYOUT_STRIPE = 1,
+	UBLK_BPF_LAYOUT_CONCAT,
+};
+
+struct ublk_bpf_layout {
+	__u32	target;		/* enum ublk_bpf_layout_target, the program's */
+	__u32	nr_files;
+	__u32	chunk_shift;	/* stripe: the chunk is 1 << chunk_shift bytes */
+	__u32	reserved;
+	/* concat: the device offset where file i ends (its last byte + 1) */
+	__u64	end[UBLK_BPF_LAYOUT_FILES];
+};
 
 /*
  * The test program (progs/ublk_test.bpf.c) does what the 1 MiB region of
