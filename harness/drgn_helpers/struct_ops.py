@@ -11,7 +11,7 @@ BPF program behind each function member.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 if TYPE_CHECKING:
     from drgn import Object
@@ -63,17 +63,14 @@ def struct_ops_map(ops: "Object") -> "Object":
     return container_of(value, "struct bpf_struct_ops_map", "kvalue")
 
 
-def struct_ops_programs(st_map: "Object", ops_type_name: str) -> dict[str, str]:
-    """Member name -> BPF program name for every linked function member.
-
-    Program (and map) names are the kernel's copies, cut to BPF_NAME_MAX.
+def linked_programs(st_map: "Object", ops_type_name: str) -> Iterator[tuple[str, "Object"]]:
+    """(member name, ``struct bpf_prog *``) of every linked function member.
 
     The map keeps one link per program in ``links[]``; each program's
     ``expected_attach_type`` is the index of the member it implements in
     ``ops_type_name`` (e.g. ``"struct ufq_iosched_ops"``).
     """
     members = st_map.prog_.type(ops_type_name).members or ()
-    programs: dict[str, str] = {}
     for i in range(st_map.funcs_cnt.value_()):
         link = st_map.links[i]
         if not link:
@@ -81,8 +78,23 @@ def struct_ops_programs(st_map: "Object", ops_type_name: str) -> dict[str, str]:
         bpf_prog = link.prog
         index = bpf_prog.expected_attach_type.value_()
         member = members[index].name if index < len(members) else None
-        programs[member or f"#{index}"] = c_string(bpf_prog.aux.name)
-    return programs
+        yield member or f"#{index}", bpf_prog
+
+
+def struct_ops_programs(st_map: "Object", ops_type_name: str) -> dict[str, str]:
+    """Member name -> BPF program name for every linked function member.
+
+    Program (and map) names are the kernel's copies, cut to BPF_NAME_MAX.
+    """
+    return {member: c_string(bpf_prog.aux.name)
+            for member, bpf_prog in linked_programs(st_map, ops_type_name)}
+
+
+def struct_ops_program_ids(st_map: "Object", ops_type_name: str) -> dict[str, int]:
+    """Member name -> BPF program id (what ``bpftool prog`` shows) for every
+    linked function member."""
+    return {member: bpf_prog.aux.id.value_()
+            for member, bpf_prog in linked_programs(st_map, ops_type_name)}
 
 
 def describe_struct_ops(ops: "Object", ops_type_name: str) -> StructOpsMap:

@@ -22,7 +22,11 @@
 #           device, a second device is QUIESCED and a third DEAD (their
 #           servers killed); checked against what the servers report in
 #           `ublk list -v` (ublk_checks.py, set up by
-#           selftests/ublk/drgn_setup.sh).
+#           selftests/ublk/drgn_setup.sh).  A fourth device, the BPF loop
+#           target over a fifth whose server holds what its aios read,
+#           has four reads of a fio owned by BPF, each with its bpf aio
+#           in flight; checked against its sysfs counters, bpftool, the
+#           server and fio (ublk_bpf_checks.py).
 #
 # Environment: KSRC (kernel tree), OUTPUT (build/selftests/drgn: the other
 # areas' programs are next to it), TEST_DISK (optional), DRGN (the drgn
@@ -167,7 +171,7 @@ opbpf_setup() {
 # checks.py waits for $WORK/ready
 cd "$REPO" || exit 1
 "$DRGN" -k -s "$VMLINUX" --main-symbols -q "$DIR/checks.py" "$KSRC" "$WORK/ready" \
-	block_checks ufq_checks io_uring_checks io_uring_opbpf_checks ublk_checks &
+	block_checks ufq_checks io_uring_checks io_uring_opbpf_checks ublk_checks ublk_bpf_checks &
 DRGN_PID=$!
 
 nullb_create drgn0 64 && set_scheduler /dev/drgn0 mq-deadline || msg "cannot set up drgn0"

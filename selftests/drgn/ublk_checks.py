@@ -4,7 +4,8 @@
 selftests/ublk/drgn_setup.sh leaves three devices: one whose server holds
 five requests of a fio (writes and reads at known sectors), one whose
 recovery-enabled server was killed (QUIESCED) and one whose server was
-killed (DEAD); ``ublk list -v`` said what the servers report.  Environment:
+killed (DEAD); and two for ublk-bpf (ublk_bpf_checks.py), which count here
+as any other; ``ublk list -v`` said what the servers report.  Environment:
 
   UBLK_REPORT    that output: "dev=N ... state=S pid=P queues=Q depth=D
                  max_io=M size=BYTES flags=0xF(...) target=T" per device,
@@ -123,4 +124,5 @@ def run(prog, results) -> None:
     heads = [line for line in dump if line.startswith("ublk ")]
     ios = [line for line in dump if line.startswith("  io ")]
     results.check("ublk: the script dump shows every device and in-flight request",
-                  len(heads) == len(report) and len(ios) == len(inflight), *dump)
+                  len(heads) == len(report)
+                  and len(ios) == sum(len(d.inflight) for d in devs.values()), *dump)

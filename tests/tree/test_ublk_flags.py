@@ -3,7 +3,9 @@
 UBLK_F_*, UBLK_S_DEV_*, UBLK_IO_OP_*, UBLK_IO_FLAG_* and UB_STATE_* are
 macros, absent from DWARF, so harness/drgn_helpers/ublk.py keeps its own
 tables; this checks them against include/uapi/linux/ublk_cmd.h and
-drivers/block/ublk_drv.c of the assembled tree (base + series).
+drivers/block/ublk_drv.c of the assembled tree (base + series).  The names
+of the ublk-bpf counters are those of their sysfs files in
+drivers/block/ublk_bpf.c.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import re
 
 import pytest
 
-from harness.drgn_helpers.ublk import DESC_OPS, DEV_STATES, FEATURE_FLAGS, IO_FLAGS, UB_STATES
+from harness.drgn_helpers.ublk import (
+    AIO_STATS, BPF_STATS, DESC_OPS, DEV_STATES, FEATURE_FLAGS, IO_FLAGS, UB_STATES)
 from harness.layout import Layout
 
 pytestmark = pytest.mark.tree
@@ -44,3 +47,13 @@ def test_tables_match_ublk_drv_c(built: Layout) -> None:
     driver = (built.tree / "drivers/block/ublk_drv.c").read_text()
     assert bits(IO_FLAGS) == defines(driver, "UBLK_IO_FLAG_")
     assert dict(UB_STATES) == defines(driver, "UB_STATE_")
+
+
+def test_bpf_counters_match_ublk_bpf_c(built: Layout) -> None:
+    source = (built.tree / "drivers/block/ublk_bpf.c").read_text()
+
+    def attrs(macro: str) -> tuple[tuple[str, str], ...]:
+        return tuple(re.findall(rf"^{macro}\((\w+), (\w+)\);$", source, re.MULTILINE))
+
+    assert attrs("UBLK_BPF_STAT_ATTR") == BPF_STATS
+    assert attrs("UBLK_BPF_AIO_STAT_ATTR") == AIO_STATS

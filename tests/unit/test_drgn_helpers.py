@@ -95,3 +95,94 @@ def test_ring_dump_lists_the_bpf_operations_and_their_requests() -> None:
     # a request that keeps ops no longer in a slot says so
     assert "  bpf request 0xb8 slot 0 user_data 21 behind opcode 11 (ops 0xd0 unregistered)" \
         in lines
+
+
+def test_ublk_io_state_says_bpf_before_the_tag_flags() -> None:
+    from harness.drgn_helpers.ublk import io_state
+
+    assert io_state(1) == "queued" and io_state(1, bpf=True) == "bpf"
+    assert io_state(2) == "server" and io_state(4 | 2, bpf=True) == "bpf"
+    assert io_state(0) == "completing"
+
+
+def test_ublk_bpf_owns_only_a_held_request_with_aios() -> None:
+    from harness.drgn_helpers.ublk import bpf_owns
+
+    assert bpf_owns(0x100, 0x100, True, 1)
+    assert bpf_owns(0x100, 0x100, True, 3)
+    # redirected to the server: no aio, ref still 1
+    assert not bpf_owns(0x100, 0x100, False, 1)
+    # every aio done: the request ended
+    assert not bpf_owns(0x100, 0x100, True, 0)
+    # another request's state in the pdu
+    assert not bpf_owns(0x100, 0x200, True, 1)
+
+
+def test_ublk_aio_file_index() -> None:
+    from harness.drgn_helpers.ublk import file_index
+
+    files = [0xa0, 0xb0, 0, 0]
+    assert file_index(0xb0, files) == 1 and file_index(0xa0, files) == 0
+    assert file_index(0xc0, files) is None
+    # a submit that failed before naming a file
+    assert file_index(0, files) is None
+
+
+def _ublk_bpf_device():
+    from harness.drgn_helpers.struct_ops import StructOpsMap
+    from harness.drgn_helpers.ublk import (AIO_STATS, BPF_STATS, UblkAio, UblkBpf, UblkBpfOps,
+                                           UblkDesc, UblkDevice, UblkIo)
+
+    ops = UblkBpfOps(address=0x10, id=3, callbacks=("queue_io_cmd",),
+                     struct_ops=StructOpsMap(address=0x8, map_id=12, map_name="loop_ops",
+                                             state="INUSE",
+                                             programs={"queue_io_cmd": "loop_queue_io_c"}),
+                     program_ids={"queue_io_cmd": 40})
+    aio_ops = UblkBpfOps(address=0x20, id=3, callbacks=("bpf_aio_complete_cb",),
+                         struct_ops=StructOpsMap(address=0x18, map_id=13,
+                                                 map_name="loop_aio_ops", state="INUSE",
+                                                 programs={"bpf_aio_complete_cb":
+                                                           "loop_aio_done"}),
+                         program_ids={"bpf_aio_complete_cb": 41})
+    stats = dict.fromkeys([name for name, _ in BPF_STATS + AIO_STATS], 0)
+    stats.update(handled=7, aio_submitted=9, aio_completed=7, aio_wq=9)
+    aios = (UblkAio(address=0xa0, op="FS_READ", file_index=0, pos=4 << 20, bytes=4096,
+                    state="running", worker_pid=55, io=(0, 2), io_done=False, result=0),
+            UblkAio(address=0xb0, op="FS_READ", file_index=None, pos=0, bytes=0,
+                    state="queued", worker_pid=None, io=None, io_done=True, result=-9))
+    bpf = UblkBpf(ops_id=3, ops=ops, stats=stats, aio_ops_id=3, aio_ops=aio_ops,
+                  files=("/dev/ublkb2",), aio_inflight=2, aios=aios)
+    io = UblkIo(q_id=0, tag=2, op="READ", sector=8192, sectors=8, state="bpf",
+                io_flags=("ACTIVE",), desc=UblkDesc(op="READ", flags=0, sector=8192, sectors=8),
+                bpf_ref=1)
+    return UblkDevice(dev_id=3, state="LIVE", server_pid=99, flags=1 << 40, nr_queues=1,
+                      depth=4, max_io_bytes=1 << 19, disk="ublkb3", size_sectors=32768,
+                      ub_state=("OPEN", "USED"), queues=(), inflight=(io,), bpf=bpf)
+
+
+def test_ublk_dump_shows_the_bpf_ops_counters_ios_and_aios() -> None:
+    from dataclasses import replace
+
+    from harness.drgn_helpers.ublk import dump
+
+    dev = _ublk_bpf_device()
+    lines = dump(dev)
+    assert lines[0].endswith("flags BPF char OPEN,USED")
+    assert ("  bpf ops 3: struct_ops map 12 'loop_ops' INUSE,"
+            " queue_io_cmd=loop_queue_io_c (prog 40)") in lines
+    assert ("  bpf counters: handled 7 redirected 0 split 0 errors 0 aio_submitted 9"
+            " aio_completed 7 aio_wq 9 aio_errors 0") in lines
+    assert ("  bpf aio ops 3: struct_ops map 13 'loop_aio_ops' INUSE,"
+            " bpf_aio_complete_cb=loop_aio_done (prog 41); files /dev/ublkb2; 2 in flight") \
+        in lines
+    assert ("  aio 0xa0: FS_READ file 0 pos 4194304 bytes 4096 running (pid 55)"
+            " io q 0 tag 2") in lines
+    # a failed submit: no file, detached from its I/O, only the completion left
+    assert "  aio 0xb0: FS_READ file None pos 0 bytes 0 queued detached done -9" in lines
+    assert "  io q 0 tag 2: READ sector 8192 sectors 8 bpf (ACTIVE) ref 1 err 0" in lines
+    assert dev.bpf is not None and dev.bpf.attached
+    # detached ops, a device without bpf aio
+    bare = replace(dev.bpf, ops=None, aio_ops_id=None, aio_ops=None, files=(), aios=())
+    lines = dump(replace(dev, bpf=bare, inflight=()))
+    assert "  bpf ops 3: detached" in lines and not bare.attached
+    assert not [line for line in lines if "aio" in line.split(":")[0]]
