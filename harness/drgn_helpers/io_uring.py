@@ -158,11 +158,14 @@ def ring_of_file(file: "Object") -> "Object":
 
 
 def for_each_task_ring(task: "Object") -> Iterator[tuple[int, "Object"]]:
-    """(fd, ``struct io_ring_ctx *``) of every io_uring fd of a task."""
+    """(fd, ``struct io_ring_ctx *``) of every io_uring fd of a task.
+
+    A task in open() or close() has an fd whose bit is set in the table
+    while its slot is NULL: such fds are skipped."""
     from drgn.helpers.linux.fs import for_each_file
 
     for fd, file in for_each_file(task):
-        if is_io_uring_file(file):
+        if file and is_io_uring_file(file):
             yield fd, ring_of_file(file)
 
 

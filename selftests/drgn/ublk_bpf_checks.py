@@ -109,7 +109,10 @@ def bpftool_view(entry: dict, prog_names: dict[int, str]) -> tuple[dict, dict[st
     linked = {m: p for m, p in entry["members"].items() if p}
     view = {"map_id": entry["id"], "map_name": entry["name"], "state": entry["state"],
             "callbacks": sorted(linked),
-            "programs": {m: prog_names.get(pid, "?") for m, (_, pid) in linked.items()},
+            # bpftool shows a program's full name (from its BTF), the
+            # kernel keeps BPF_NAME_MAX characters of it
+            "programs": {m: prog_names.get(pid, "?")[:BPF_NAME_MAX]
+                         for m, (_, pid) in linked.items()},
             "program_ids": {m: pid for m, (_, pid) in linked.items()}}
     return view, {m: name for m, (name, _) in linked.items()}
 
@@ -222,7 +225,9 @@ def run(prog, results) -> None:
                   *(str(a) for a in bpf.aios))
 
     # lower: its server holds what the aios wait for
-    text = results.report("UBLK_REPORT", "ublk list report") or ""
+    # (ublk_checks.py showed the report)
+    report = os.environ.get("UBLK_REPORT", "")
+    text = Path(report).read_text() if report and os.path.exists(report) else ""
     server = parse_report(text).get(lower_id, {}).get("ios", set())
     lower = device_state(ublk_device(prog, lower_id))
     kernel = {(i.q_id, i.tag, i.op, i.sector, i.sectors) for i in lower.inflight}
@@ -236,8 +241,10 @@ def run(prog, results) -> None:
     with contextlib.redirect_stdout(out):
         ublk_main(prog, [str(dev_id)])
     dump = out.getvalue().splitlines()
-    ops_lines = [line for line in dump if line.startswith(f"  bpf ops {dev_id}: struct_ops map "
-                                                          f"{bpf.ops.map_id if bpf.ops else '?'}")]
+    results.msg(out.getvalue())
+    map_id = bpf.ops.struct_ops.map_id if bpf.ops else "?"
+    ops_lines = [line for line in dump
+                 if line.startswith(f"  bpf ops {dev_id}: struct_ops map {map_id} ")]
     aio_lines = [line for line in dump if line.startswith("  aio ")]
     bpf_ios = [line for line in dump if line.startswith("  io ") and " bpf (" in line]
     results.check("ublk bpf: the script dump shows the ops, the counters, the aio ops and "
