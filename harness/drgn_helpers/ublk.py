@@ -74,6 +74,9 @@ UBLK_F_BPF = 1 << dict(FEATURE_FLAGS)["BPF"]
 BPF_OPS_TYPE = "struct ublk_bpf_ops"
 AIO_OPS_TYPE = "struct bpf_aio_complete_ops"
 BPF_AIO_SOURCE = "bpf_aio.c"
+# reading bpf aio's workqueue, whose lists other work items change (bpf_aio_works())
+WALK_TRIES = 20
+LIST_MAX = 100_000
 # (file of /sys/block/ublkbN/bpf/, the counter's enumerator): the counters
 # of enum ublk_bpf_stat (ub->bpf.stats) and enum bpf_aio_stat
 # (ub->bpf.aio.stats); tests/tree/test_ublk_flags.py checks the names
@@ -383,6 +386,50 @@ def _counters(prog: "Program", stats: "Object",
             for name, enumerator in table}
 
 
+def _entries(head: "Object", type_name: str, member: str) -> list["Object"]:
+    """list_for_each_entry() of a list that others change while it is read:
+    a list that does not come back to its head within LIST_MAX entries is
+    one read half-changed (ValueError)."""
+    from drgn.helpers.linux.list import list_for_each_entry
+
+    entries = []
+    for entry in list_for_each_entry(type_name, head, member):
+        entries.append(entry)
+        if len(entries) > LIST_MAX:
+            raise ValueError(f"list at {head.value_():#x} longer than {LIST_MAX}")
+    return entries
+
+
+def _aio_works_once(wq: "Object", work_fn: int) -> list[tuple["Object", str, int | None]]:
+    from drgn import container_of
+
+    found: dict[int, tuple["Object", str, int | None]] = {}
+
+    def add(work: "Object", state: str, pid: int | None) -> None:
+        aio = container_of(work, "struct bpf_aio", "work")
+        found[aio.value_()] = (aio, state, pid)
+
+    pools: dict[int, "Object"] = {}
+    for pwq in _entries(wq.pwqs.address_of_(), "struct pool_workqueue", "pwqs_node"):
+        pools[pwq.pool.value_()] = pwq.pool
+        for work in _entries(pwq.inactive_works.address_of_(), "struct work_struct", "entry"):
+            if work.func.value_() == work_fn:
+                add(work, "queued", None)
+    workers = [wq.rescuer] if wq.rescuer else []
+    for pool in pools.values():
+        for work in _entries(pool.worklist.address_of_(), "struct work_struct", "entry"):
+            if work.func.value_() == work_fn:
+                add(work, "queued", None)
+        workers += _entries(pool.workers.address_of_(), "struct worker", "node")
+    for worker in workers:
+        work = worker.current_work.read_()
+        # the work's own function too: the worker may have moved on meanwhile
+        if (work and worker.current_func.value_() == work_fn
+                and work.func.value_() == work_fn):
+            add(work, "running", _task_pid(worker.task))
+    return list(found.values())
+
+
 def bpf_aio_works(prog: "Program") -> list[tuple["Object", str, int | None]]:
     """Every bpf aio on bpf aio's workqueue: (``struct bpf_aio *``, ``queued``
     or ``running``, the pid of the worker running it); [] without
@@ -391,11 +438,12 @@ def bpf_aio_works(prog: "Program") -> list[tuple["Object", str, int | None]]:
     Queued work waits on the worker pools of the workqueue's pool_workqueues
     (or, past max_active, on a pwq's inactive list); a running one is the
     ``current_work`` of a worker of those pools, or of the rescuer.  The
-    pools of an unbound workqueue are shared: the work function says which
-    work items are aios.
+    pools of an unbound workqueue are shared (with system_unbound_wq, for
+    one), the work function says which work items are aios, and their lists
+    change while they are read without the pool's lock: a read that hits
+    memory freed or reused meanwhile is tried again, WALK_TRIES times.
     """
-    from drgn import container_of
-    from drgn.helpers.linux.list import list_for_each_entry
+    from drgn import FaultError
 
     try:
         wq = prog.variable("bpf_aio_wq", BPF_AIO_SOURCE)
@@ -404,30 +452,13 @@ def bpf_aio_works(prog: "Program") -> list[tuple["Object", str, int | None]]:
         return []
     if not wq:
         return []
-    found: dict[int, tuple["Object", str, int | None]] = {}
-
-    def add(work: "Object", state: str, pid: int | None) -> None:
-        aio = container_of(work, "struct bpf_aio", "work")
-        found[aio.value_()] = (aio, state, pid)
-
-    pools: dict[int, "Object"] = {}
-    for pwq in list_for_each_entry("struct pool_workqueue", wq.pwqs.address_of_(), "pwqs_node"):
-        pools[pwq.pool.value_()] = pwq.pool
-        for work in list_for_each_entry("struct work_struct", pwq.inactive_works.address_of_(),
-                                        "entry"):
-            if work.func.value_() == work_fn:
-                add(work, "queued", None)
-    workers = [wq.rescuer] if wq.rescuer else []
-    for pool in pools.values():
-        for work in list_for_each_entry("struct work_struct", pool.worklist.address_of_(),
-                                        "entry"):
-            if work.func.value_() == work_fn:
-                add(work, "queued", None)
-        workers += list_for_each_entry("struct worker", pool.workers.address_of_(), "node")
-    for worker in workers:
-        if worker.current_work and worker.current_func.value_() == work_fn:
-            add(worker.current_work, "running", _task_pid(worker.task))
-    return list(found.values())
+    for attempt in range(WALK_TRIES):
+        try:
+            return _aio_works_once(wq, work_fn)
+        except (FaultError, ValueError):
+            if attempt == WALK_TRIES - 1:
+                raise
+    return []
 
 
 def device_aios(ub: "Object", works: list[tuple["Object", str, int | None]]) -> list[UblkAio]:

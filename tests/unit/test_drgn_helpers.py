@@ -186,3 +186,30 @@ def test_ublk_dump_shows_the_bpf_ops_counters_ios_and_aios() -> None:
     lines = dump(replace(dev, bpf=bare, inflight=()))
     assert "  bpf ops 3: detached" in lines and not bare.attached
     assert not [line for line in lines if "aio" in line.split(":")[0]]
+
+
+def test_ublk_aio_walk_is_tried_again_when_the_lists_changed(monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from drgn import FaultError
+
+    from harness.drgn_helpers import ublk
+
+    prog = SimpleNamespace(variable=lambda name, source: 1,
+                           function=lambda name, source: SimpleNamespace(address_=0xf0))
+    outcomes: list = [FaultError("address is not mapped", 0x50), ValueError("long"), ["aio"]]
+
+    def once(wq, work_fn):
+        assert work_fn == 0xf0
+        out = outcomes.pop(0)
+        if isinstance(out, Exception):
+            raise out
+        return out
+
+    monkeypatch.setattr(ublk, "_aio_works_once", once)
+    assert ublk.bpf_aio_works(prog) == ["aio"] and not outcomes
+    # a walk that never reads a consistent state says so
+    monkeypatch.setattr(ublk, "_aio_works_once",
+                        lambda wq, fn: (_ for _ in ()).throw(FaultError("gone", 0x8)))
+    with pytest.raises(FaultError):
+        ublk.bpf_aio_works(prog)
