@@ -6,10 +6,13 @@
 # Devices: a memory-backed null_blk (configfs), a loop device on a tmpfs
 # file, $TEST_DISK (virtio-blk) when given, and a slow memory-backed
 # null_blk with a tiny queue depth, on which requests pile up in the
-# scheduler so that merges happen.
+# scheduler so that merges happen; more devices for single tests (a null_blk
+# with requeue injection, ublk devices...).
 #
 # Environment: KSRC (kernel tree, for ktap_helpers.sh), OUTPUT (built
-# ufq_test), TEST_DISK (optional).
+# ufq_test), UFQ_BIN (tools/ufq_iosched's loaders; default
+# build/ufq_iosched/bin next to $KSRC, where the harness builds them),
+# TEST_DISK (optional).
 
 DIR=$(dirname "$(readlink -f "$0")")
 OUTPUT=${OUTPUT:-$DIR}
@@ -22,10 +25,13 @@ UFQ_TEST=$OUTPUT/ufq_test
 # selftests/ublk's server, for requeues (--reissue)
 UBLK=$OUTPUT/../ublk/ublk
 UBLK_ID=
+# tools/ufq_iosched's loaders, for ufq_prio (test 28)
+UFQ_BIN=${UFQ_BIN:-$(dirname "$KSRC")/ufq_iosched/bin}
 WORK=$(mktemp -d /tmp/ufq.XXXXXX)
 CFS=/sys/kernel/config/nullb
 NB=ufqnb0
 MB=ufqmerge0
+RQD=ufqrq0	# requeue injection (test 28)
 LOOPDEV=
 IODEVS=
 DEVS=
@@ -36,6 +42,7 @@ cleanup() {
 	[ -n "$LOADER_PID" ] && kill "$LOADER_PID" 2>/dev/null && wait "$LOADER_PID" 2>/dev/null
 	[ -n "$WDT_OLD" ] && echo "$WDT_OLD" > "$UFQ_WATCHDOG"
 	nullb_destroy ufqstall0 2>/dev/null
+	nullb_destroy $RQD 2>/dev/null
 	[ -n "$UBLK_ID" ] && "$UBLK" del -n "$UBLK_ID" 2>/dev/null
 	ufq_teardown_devices $NB $MB
 	rm -rf "$WORK"
@@ -111,7 +118,7 @@ ufq_setup_devices $NB $MB
 DEVS="$IODEVS $MB"
 ndev=$(echo $IODEVS | wc -w)
 
-ktap_set_plan $((1 + 2 * ndev + 25))
+ktap_set_plan $((1 + 2 * ndev + 26))
 
 # 1. ufq is offered and selectable on every device
 rc=0
@@ -807,7 +814,9 @@ nullb_destroy ufqmq0 2>/dev/null
 ktap_result $rc "$nq hardware queues, nr_hw_queues and nr_requests changed under I/O with a BPF scheduler"
 
 # 27. requeues, which were counted twice, never told to BPF and never
-# reached finish_req: a ublk loop device (--reissue: UBLK_F_USER_RECOVERY_REISSUE) under the FIFO
+# reached finish_req, of requests the driver had started, and BPF's
+# requeue_req (which ufq_prio of test 28 does not have): a ublk loop
+# device (--reissue: UBLK_F_USER_RECOVERY_REISSUE) under the FIFO
 # scheduler; its server holds two writes that BPF dispatched and is
 # killed, the driver requeues both (blk_mq_requeue_request()), a new
 # server (`ublk recover`) gets them from the head of the kernel FIFO.
@@ -869,7 +878,70 @@ if [ -n "$UBLK_ID" ]; then
 fi
 ktap_result $rc "requests requeued by the driver (ublk reissue) counted once, requeue_req and finish_req once each"
 
-# 28. every queue leaving ufq (exit_sched) found its statistics exact: the
+# 28. requeues by the driver under ufq_prio (tools/ufq_iosched), with data
+# verified: a memory-backed null_blk with one hardware queue and one tag
+# whose requeue_inject (CONFIG_BLK_DEV_NULL_BLK_FAULT_INJECTION) fails
+# every 5th null_queue_rq(), alternately (null_blk's requeue_selection,
+# BLK_STS_RESOURCE first) with BLK_STS_RESOURCE (blk-mq keeps the request
+# on the hardware queue's dispatch list: no requeue for the scheduler)
+# and with blk_mq_requeue_request() (ufq's requeue_request, then back at
+# the head of the kernel FIFO).  The fault attribute is set up before
+# power=1 with times 0 (nothing injected: the partition scan under the
+# default scheduler stays clean) and armed with times RQ_TIMES once
+# ufq_prio is attached; times counts down once per injection, so the
+# injections are RQ_TIMES minus what is left, and the driver's requeues
+# are half of them (one tag: one null_queue_rq() at a time, the
+# alternation is exact).  A verifying fio (randrw 4k-64k, crc32c, QD 16)
+# must end with status 0 and no error in its JSON.  Each request is
+# counted once: debugfs requeued is the driver's requeues, inserted =
+# dispatched (ufq_prio merges no requests) = bpf_dispatched = finished,
+# and ufq_prio's own inserted, dispatched and finished equal the kernel's.
+rc=0
+RQ_TIMES=100000
+fi_attr() { cat $CFS/$RQD/requeue_inject/$1; }	# fi_attr NAME
+if [ ! -x "$UFQ_BIN/ufq_prio" ]; then
+	msg "$UFQ_BIN/ufq_prio is missing: python -m harness build builds it"
+	rc=1
+elif nullb_create $RQD 64 hw_queue_depth=1 submit_queues=1 poll_queues=0 \
+	requeue_inject/verbose=0 requeue_inject/probability=100 \
+	requeue_inject/interval=5 requeue_inject/times=0 &&
+     ufq_set_sched $RQD ufq && echo 64 > /sys/block/$RQD/queue/nr_requests &&
+     ufq_start_loader loader ': attached' "$UFQ_BIN/ufq_prio" -i 60; then
+	echo $RQ_TIMES > $CFS/$RQD/requeue_inject/times || rc=1
+	UFQ_VERIFY_SIZE=4M ufq_fio_verify $RQD requeue --output-format=json || rc=1
+	left=$(fi_attr times)
+	echo 0 > $CFS/$RQD/requeue_inject/times || rc=1
+	ferr=$(fio_json_field $WORK/requeue.fio \
+		'sum(x["error"] for x in j["jobs"])' 2>&1)
+	[ "$ferr" = 0 ] || { msg "fio's JSON error fields: $ferr"; rc=1; }
+	ufq_stats_consistent $RQD exact || rc=1
+	msg "$RQD: $(tr '\n' ' ' < $UFQ_DBG/$RQD/sched/stats)"
+	ufq_stop_loader || rc=1
+	msg "loader: $(grep -v '^be\|^rt\|^idle' $WORK/loader.out | tr '\n' ' ')"
+	injected=$((RQ_TIMES - left))
+	requeued=$(ufq_stat $RQD requeued)
+	msg "requeue_inject: $injected injected, $((injected / 2)) of them blk_mq_requeue_request(); debugfs requeued $requeued"
+	[ $injected -ge 2 ] || { msg "nothing injected: times is $left"; rc=1; }
+	[ "$requeued" -gt 0 ] && [ "$requeued" -eq $((injected / 2)) ] || rc=1
+	[ "$(ufq_stat $RQD merged_requests)" -eq 0 ] || rc=1
+	[ "$(ufq_stat $RQD insert_errors)" -eq 0 ] || rc=1
+	[ "$(ufq_stat $RQD inserted)" -eq "$(ufq_stat $RQD dispatched)" ] || rc=1
+	[ "$(ufq_stat $RQD bpf_dispatched)" -eq "$(ufq_stat $RQD dispatched)" ] || rc=1
+	[ "$(ufq_stat $RQD finished)" -eq "$(ufq_stat $RQD dispatched)" ] || rc=1
+	for c in inserted dispatched finished; do
+		[ "$(counter $c)" = "$(ufq_stat $RQD $c)" ] ||
+			{ msg "ufq_prio's $c $(counter $c), debugfs $(ufq_stat $RQD $c)"; rc=1; }
+	done
+	[ "$(counter refused)" = 0 ] || rc=1
+	grep -q '^ufq_prio: exit kind=unregistered ' $WORK/loader.out || rc=1
+else
+	rc=1
+	ufq_stop_loader
+fi
+nullb_destroy $RQD || rc=1
+ktap_result $rc "requests requeued by the driver (null_blk requeue_inject) under ufq_prio: verified, counted once, BPF's counters equal the kernel's"
+
+# 29. every queue leaving ufq (exit_sched) found its statistics exact: the
 # kernel reports a slip in the log (no WARN, which panic_on_warn makes a
 # panic), and none happened in all the above
 rc=0

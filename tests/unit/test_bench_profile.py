@@ -59,9 +59,14 @@ def test_the_bench_kernel_drops_the_debug_instrumentation_and_keeps_the_features
     assert test == merge_fragments(fragment_files(st))
     off = {"CONFIG_PROVE_LOCKING", "CONFIG_LOCKDEP", "CONFIG_DEBUG_ATOMIC_SLEEP",
            "CONFIG_KFENCE", "CONFIG_DEBUG_OBJECTS", "CONFIG_DEBUG_LIST",
-           "CONFIG_BUG_ON_DATA_CORRUPTION"}
+           "CONFIG_BUG_ON_DATA_CORRUPTION",
+           # the test kernel's fault injection (selftests/ufq: requeue_inject)
+           "CONFIG_FAULT_INJECTION", "CONFIG_FAULT_INJECTION_CONFIGFS",
+           "CONFIG_BLK_DEV_NULL_BLK_FAULT_INJECTION"}
     for name in off:
         assert bench[name].value == "n", name
+    assert test["CONFIG_FAULT_INJECTION"].value == "y"
+    assert test["CONFIG_BLK_DEV_NULL_BLK_FAULT_INJECTION"].value == "y"
     changed = {k for k in test if test[k].value != bench[k].value}
     assert changed == off | {"CONFIG_LOCALVERSION"}
     assert bench["CONFIG_LOCALVERSION"].value == '"-ufq-bench"'
