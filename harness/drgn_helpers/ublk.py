@@ -84,6 +84,7 @@ LIST_MAX = 100_000
 BPF_STATS: tuple[tuple[str, str], ...] = (
     ("handled", "UBLK_BPF_STAT_HANDLED"), ("redirected", "UBLK_BPF_STAT_REDIRECTED"),
     ("split", "UBLK_BPF_STAT_SPLIT"), ("errors", "UBLK_BPF_STAT_ERRORS"),
+    ("timeouts", "UBLK_BPF_STAT_TIMEOUTS"), ("handed_back", "UBLK_BPF_STAT_HANDED_BACK"),
 )
 AIO_STATS: tuple[tuple[str, str], ...] = (
     ("aio_submitted", "BPF_AIO_STAT_SUBMITTED"), ("aio_completed", "BPF_AIO_STAT_COMPLETED"),
@@ -198,11 +199,13 @@ class UblkBpf:
     files: tuple[str, ...]  # what aios name by index
     aio_inflight: int  # aios attached and not freed (bpf.aio.inflight)
     aios: tuple[UblkAio, ...]  # those found on the workqueue
+    # why the running device lost its ops (sysfs exit_reason); "" while it has them
+    exit_reason: str = ""
 
     @property
     def attached(self) -> bool:
-        """As sysfs ``attached`` says it."""
-        return self.ops is not None
+        """As sysfs ``attached`` says it: ops, and not ejected."""
+        return self.ops is not None and not self.exit_reason
 
 
 @dataclass(frozen=True)
@@ -506,7 +509,8 @@ def bpf_state(ub: "Object", works: list[tuple["Object", str, int | None]] | None
         aio_ops=bpf_ops(aio_ops, AIO_OPS_TYPE) if aio_ops else None,
         files=files,
         aio_inflight=bd.aio.inflight.counter.value_(),
-        aios=tuple(device_aios(ub, works)))
+        aios=tuple(device_aios(ub, works)),
+        exit_reason=bd.exit_reason.string_().decode(errors="replace"))
 
 
 def device_state(ub: "Object",
@@ -541,7 +545,8 @@ def format_ops(ops: UblkBpfOps) -> str:
 
 def format_bpf(bpf: UblkBpf) -> list[str]:
     """The BPF lines of a device's dump."""
-    lines = [f"  bpf ops {bpf.ops_id}: " + (format_ops(bpf.ops) if bpf.ops else "detached"),
+    lines = [f"  bpf ops {bpf.ops_id}: " + (format_ops(bpf.ops) if bpf.ops else "detached")
+             + (f"; exit: {bpf.exit_reason}" if bpf.exit_reason else ""),
              "  bpf counters: " + " ".join(f"{k} {v}" for k, v in bpf.stats.items())]
     if bpf.aio_ops_id is not None:
         lines.append(f"  bpf aio ops {bpf.aio_ops_id}: "

@@ -3,7 +3,7 @@
  * ublk-bpf in the server: load a struct ublk_bpf_ops object (--bpf), give
  * its ops the device's id (or --bpf-id), register them, and keep the map a
  * program shares with the server (srv_written, of the mixed target)
- * up to date.
+ * up to date, or the chunks it maps (srv_mapped, of the handback target).
  *
  * An object is FILE, or NAME for ublk_NAME.bpf.o next to this program.  It
  * has exactly one struct_ops map of type ublk_bpf_ops, and at most one of
@@ -13,7 +13,10 @@
  * sizes it to one entry per UBLK_BPF_CHUNK of the device, marks the chunks
  * where the backing files have data before the device starts, and marks
  * every chunk a write, write-zeroes or discard it served before it commits
- * it: what the map does not mark reads as zeroes.
+ * it: what the map does not mark reads as zeroes.  An array map named
+ * srv_mapped is sized and marked at start the same way; then a write,
+ * write-zeroes or discard that BPF redirected is not served: the server
+ * maps its chunks and hands it back (commits -EAGAIN) for BPF to do.
  *
  * A program of a target over several files (stripe, concat: bpf aio on
  * each) has a read-only global `layout` (struct ublk_bpf_layout) whose
@@ -311,6 +314,10 @@ int ublk_bpf_load(struct ublk_dev *dev)
 	ret = 0;
 
 	map = bpf_object__find_map_by_name(obj, "srv_written");
+	if (!map) {
+		map = bpf_object__find_map_by_name(obj, "srv_mapped");
+		dev->bpf_hand_back = map != NULL;
+	}
 	if (map) {
 		dev->bpf_nr_chunks = (dev->dev_size + UBLK_BPF_CHUNK - 1) /
 				     UBLK_BPF_CHUNK;
@@ -357,6 +364,7 @@ err_log:
 	}
 err:
 	dev->bpf_written_fd = -1;
+	dev->bpf_hand_back = false;
 	bpf_object__close(obj);
 	return ret;
 }
@@ -377,6 +385,87 @@ void ublk_bpf_unload(struct ublk_dev *dev)
 	}
 	ublk_log("dev %d: BPF ops %u unregistered", dev->info.dev_id,
 		 dev->bpf_ops_id);
+}
+
+/* the first line of sysfs file @path in @buf, without its newline */
+static int read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, len, f))
+		ret = -EIO;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	return ret;
+}
+
+/*
+ * On a UBLK_F_BPF device, called from the server's main loop: once the
+ * kernel detached the device's ops (/sys/block/ublkbN/bpf/attached is 0:
+ * ejected, or unregistered), log it with the kernel's exit_reason, once.
+ * Returns the poll timeout until the next look: 200 ms, or -1 (none)
+ * once logged or without UBLK_F_BPF.
+ */
+int ublk_bpf_watch(struct ublk_dev *dev)
+{
+	char path[PATH_MAX], buf[256];
+	int id = dev->info.dev_id;
+
+	if (!(dev->info.flags & UBLK_F_BPF) || dev->bpf_detach_logged)
+		return -1;
+	snprintf(path, sizeof(path), "/sys/block/ublkb%d/bpf/attached", id);
+	if (read_line(path, buf, sizeof(buf)) || strcmp(buf, "0"))
+		return 200;
+	snprintf(path, sizeof(path), "/sys/block/ublkb%d/bpf/exit_reason", id);
+	if (read_line(path, buf, sizeof(buf)))
+		snprintf(buf, sizeof(buf), "exit_reason unreadable");
+	ublk_log("dev %d: BPF ops detached (%s): the server serves every I/O",
+		 id, buf);
+	dev->bpf_detach_logged = true;
+	return -1;
+}
+
+/*
+ * The handback target (srv_mapped): true if the server hands @iod back,
+ * a write, write-zeroes or discard BPF redirected because a chunk of it
+ * was not mapped: its chunks are mapped now.  False for what the server
+ * serves itself: reads, and I/O whose chunks were all mapped already
+ * (BPF redirected it all the same: the device has no ops any more, and
+ * handing it back again would send it round for ever), or if the map
+ * cannot be written.
+ */
+bool ublk_bpf_hand_back(struct ublk_dev *dev, const struct ublksrv_io_desc *iod)
+{
+	unsigned int op = ublksrv_get_op(iod);
+	uint64_t off = iod->start_sector << 9;
+	uint64_t len = (uint64_t)iod->nr_sectors << 9;
+	uint64_t c, first, last;
+	bool mapped_now = false;
+	uint8_t v, one = 1;
+
+	if (!dev->bpf_hand_back || !len)
+		return false;
+	if (op != UBLK_IO_OP_WRITE && op != UBLK_IO_OP_WRITE_ZEROES &&
+	    op != UBLK_IO_OP_DISCARD)
+		return false;
+	first = off / UBLK_BPF_CHUNK;
+	last = (off + len - 1) / UBLK_BPF_CHUNK;
+	for (c = first; c <= last && c < dev->bpf_nr_chunks; c++) {
+		uint32_t key = c;
+
+		if (bpf_map_lookup_elem(dev->bpf_written_fd, &key, &v))
+			return false;
+		if (v)
+			continue;
+		if (bpf_map_update_elem(dev->bpf_written_fd, &key, &one,
+					BPF_ANY))
+			return false;
+		mapped_now = true;
+	}
+	return mapped_now;
 }
 
 /* Before the result of @iod is committed: mark what it wrote. */

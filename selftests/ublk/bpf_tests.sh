@@ -10,6 +10,8 @@
 # bpf_mixed    BPF serves the reads of never-written chunks, the server
 #              the rest (loop, copy mode): fio verify, the device read
 #              whole and compared with its backing file, both paths ran
+# bpf_handback the server maps chunks in a BPF map and hands writes back
+#              (commit -EAGAIN), BPF does them: exact counters, fio verify
 # failures     an unknown ops id at START_DEV, an id registered twice,
 #              unregistering during I/O, programs the verifier refuses
 # bpf_loop     the loop target wholly in BPF with bpf aio (progs/
@@ -25,6 +27,9 @@
 #              ends with the files checked after the device is gone, ext4
 #              on stripe (run.sh's t_mkfs), a wrong CONTINUE byte count
 #              with an aio in flight, the wrong target refused
+# eject       ublk_bpf_eject() from a program, and a BPF-owned I/O past
+#              the queue's io_timeout: the device falls back to the
+#              server, the reason in sysfs and in both logs, no I/O lost
 
 # bstat ID NAME: counter NAME of device ID
 bstat() { bcounters "$1" "$2"; }
@@ -219,6 +224,22 @@ t_bpf_null() {
 	return $rc
 }
 
+# fio_sizes RW A B C: one fio on $DEV's first 16M, verified (crc32c),
+# three jobs one after the other: 4k at 0, 64k at 4M, 512k at 8M, each
+# QD:IO_SIZE (A, B, C); fails with fio's output
+fio_sizes() {
+	fio --output="$WORK/fio.out" --thread --direct=1 --ioengine=io_uring \
+		--filename="$DEV" --rw="$1" --randrepeat=0 --size=16M \
+		--verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 \
+		--name=a --bs=4k --iodepth="${2%%:*}" --io_size="${2#*:}" \
+		--name=b --bs=64k --iodepth="${3%%:*}" --io_size="${3#*:}" --offset=4M --wait_for=a \
+		--name=c --bs=512k --iodepth="${4%%:*}" --io_size="${4#*:}" --offset=8M --wait_for=b \
+		> "$WORK/fio.err" 2>&1 && return 0
+	msg "fio failed:"
+	msg_file "$WORK/fio.err"
+	return 1
+}
+
 # t_bpf_mixed QUEUES MODE: mixed over loop; data in the file before the
 # device starts, fio verify in the first half, then the device read whole
 # equals the file; both BPF and the server served I/O
@@ -229,14 +250,7 @@ t_bpf_mixed() {
 	pattern "$WORK/pre" $((1 << 20))
 	dd if="$WORK/pre" of="$TMP/mixed" bs=64k seek=$((24 * 16)) conv=notrunc status=none
 	add -t loop -q "$1" $u --bpf mixed "$TMP/mixed" || return 1
-	fio --output="$WORK/fio.out" --thread --direct=1 --ioengine=io_uring \
-		--filename="$DEV" --rw=randwrite --randrepeat=0 --size=16M \
-		--verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 \
-		--name=a --bs=4k --iodepth=32 --io_size=512K \
-		--name=b --bs=64k --iodepth=1 --io_size=1M --offset=4M --wait_for=a \
-		--name=c --bs=512k --iodepth=32 --io_size=2M --offset=8M --wait_for=b \
-		> "$WORK/fio.err" 2>&1 ||
-		{ msg "fio failed:"; msg_file "$WORK/fio.err"; rc=1; }
+	fio_sizes randwrite 32:512K 1:1M 32:2M || rc=1
 	if ! cmp "$DEV" "$TMP/mixed" > "$WORK/cmp.out" 2>&1; then
 		msg "the device does not read as its file:"
 		msg_file "$WORK/cmp.out"
@@ -261,6 +275,48 @@ t_bpf_mixed() {
 	fi
 	del_dev "$ID" "$SRV" || rc=1
 	rm -f "$TMP/mixed"
+	return $rc
+}
+
+# t_bpf_handback QUEUES MODE: handback over loop (progs/ublk_handback.bpf.c,
+# the server maps chunks in srv_mapped): a read of a chunk with data in
+# the file (mapped at start) is BPF's; a read of an unmapped chunk the
+# server's; a write of it is mapped by the server and handed back, and
+# BPF does it; a read of it then is BPF's: exact counters for each.  Then
+# fio verify over mostly unmapped chunks (each first write handed back),
+# the device read whole equals its file, no error.
+t_bpf_handback() {
+	local rc=0 h r e b h2 r2 e2 b2 u=
+	[ "$2" = user_copy ] && u=-u
+	mkfile "$TMP/hb" 32M
+	pattern "$WORK/pre" $((1 << 20))
+	dd if="$WORK/pre" of="$TMP/hb" bs=64k seek=$((24 * 16)) conv=notrunc status=none
+	add -t loop -q "$1" $u --bpf handback "$TMP/hb" || return 1
+	bstats_settled "$ID" > /dev/null
+	read -r h r e b <<< "$(bcounters "$ID" handled redirected errors handed_back)"
+	region_dd "$DEV" 24 65536 || { msg "read at 24M: $DD_ERR"; rc=1; }
+	cmp -s -n 65536 "$WORK/r" "$WORK/pre" || { msg "24M (mapped): not the file's data"; rc=1; }
+	region_dd "$DEV" 30 65536 || { msg "read at 30M: $DD_ERR"; rc=1; }
+	cmp -s -n 65536 "$WORK/r" /dev/zero || { msg "30M (unmapped): not zeroes"; rc=1; }
+	region_dd "$DEV" 30 65536 write || { msg "write at 30M: $DD_ERR"; rc=1; }
+	region_dd "$DEV" 30 65536 || { msg "read at 30M after the write: $DD_ERR"; rc=1; }
+	cmp -s "$WORK/r" "$WORK/w" || { msg "30M: not what was written"; rc=1; }
+	read -r h2 r2 e2 b2 <<< "$(bcounters "$ID" handled redirected errors handed_back)"
+	# handled: the mapped read, the handed-back write, the read after it;
+	# redirected: the unmapped read and the write; handed back: the write
+	if [ "$h2 $r2 $e2 $b2" != "$((h + 3)) $((r + 2)) $e $((b + 1))" ]; then
+		msg "handled redirected errors handed_back: $h $r $e $b -> $h2 $r2 $e2 $b2, expected +3 +2 +0 +1"
+		rc=1
+	fi
+	fio_sizes randrw 32:1M 4:2M 8:4M || rc=1
+	cmp "$DEV" "$TMP/hb" > "$WORK/cmp.out" 2>&1 ||
+		{ msg "the device does not read as its file:"; msg_file "$WORK/cmp.out"; rc=1; }
+	read -r h r e b <<< "$(bcounters "$ID" handled redirected errors handed_back)"
+	msg "after fio: handled $h, redirected $r, errors $e, handed back $b"
+	[ "$b" -gt $((b2 + 10)) ] && [ "$h" -gt $((h2 + 100)) ] && [ "$e" = "$e2" ] ||
+		{ msg "fio's writes were not handed back and done by BPF without error"; rc=1; }
+	del_dev "$ID" "$SRV" || rc=1
+	rm -f "$TMP/hb"
 	return $rc
 }
 
@@ -358,6 +414,107 @@ t_bpf_unregister() {
 		{ msg "the kernel did not log the unregistration"; rc=1; }
 	del_dev "$ID" "$SRV" || rc=1
 	rm -f "$TMP/mixed"
+	return $rc
+}
+
+# srv_logged ID LINE: the server of device ID logged LINE
+srv_logged() { grep -qF -- "$2" "$UBLK_RUN_DIR/ublk$1.log"; }
+
+# t_bpf_eject: progs/ublk_loop_eject.bpf.c ejects its device with
+# ublk_bpf_eject() at the write that starts at 32 MiB and redirects it:
+# the server serves that write and all later I/O, exit_reason has the
+# program's reason, the kernel and the server log it, the BPF counters
+# stop, and the device and its file hold every byte written.
+t_bpf_eject() {
+	local rc=0 h r h2 r2 a e
+	local want="ejected by BPF: marker I/O at sector 65536"
+	mkfile "$TMP/eject" 64M
+	add -t loop -q 1 --bpf loop_eject "$TMP/eject" || return 1
+	dmesg -C
+	read -r a e <<< "$(bcounters "$ID" attached exit_reason)"
+	[ "$a" = 1 ] && [ -z "$e" ] ||
+		{ msg "before the marker: attached '$a', exit_reason '$e'"; rc=1; }
+	pattern "$WORK/e" 4M
+	# 64k writes, each one I/O: 16 at 31 MiB (BPF's), the marker at
+	# 32 MiB, 47 after it (the server's)
+	dd if="$WORK/e" of="$DEV" bs=64k count=16 seek=496 oflag=direct \
+		status=none || { msg "the writes before the marker failed"; rc=1; }
+	read -r h r _ <<< "$(bstats "$ID")"
+	[ "$h" -ge 16 ] || { msg "BPF handled $h of the 16 writes before the marker"; rc=1; }
+	dd if="$WORK/e" of="$DEV" bs=64k count=1 skip=16 seek=512 oflag=direct \
+		status=none || { msg "the marker write failed"; rc=1; }
+	wait_for 10 bpf_detached "$ID" ||
+		{ msg "still attached 10 s after the marker write"; rc=1; }
+	e=$(bstat "$ID" exit_reason)
+	[ "$e" = "$want" ] || { msg "exit_reason '$e', not '$want'"; rc=1; }
+	read -r h r _ <<< "$(bstats "$ID")"
+	dd if="$WORK/e" of="$DEV" bs=64k count=47 skip=17 seek=513 oflag=direct \
+		status=none || { msg "the writes after the marker failed"; rc=1; }
+	cmp -n 4194304 "$WORK/e" <(dd if="$DEV" bs=1M skip=31 count=4 iflag=direct status=none) \
+		> "$WORK/cmp.out" 2>&1 ||
+		{ msg "the device does not read what was written:"; msg_file "$WORK/cmp.out"; rc=1; }
+	read -r h2 r2 _ <<< "$(bstats "$ID")"
+	[ "$h2 $r2" = "$h $r" ] || { msg "BPF still ran after the eject: $h $r -> $h2 $r2"; rc=1; }
+	dmesg | grep -qF "ublk$ID: BPF ops $ID ejected: $want; I/O goes to the server" ||
+		{ msg "the kernel did not log the eject"; rc=1; }
+	wait_for 5 srv_logged "$ID" "dev $ID: BPF ops detached ($want): the server serves every I/O" ||
+		{ msg "the server did not log the eject:"; msg_file "$UBLK_RUN_DIR/ublk$ID.log"; rc=1; }
+	del_dev "$ID" "$SRV" || rc=1
+	cmp -n 4194304 "$WORK/e" <(dd if="$TMP/eject" bs=1M skip=31 count=4 status=none) \
+		> "$WORK/cmp.out" 2>&1 ||
+		{ msg "the file does not hold what was written:"; msg_file "$WORK/cmp.out"; rc=1; }
+	rm -f "$TMP/eject"
+	return $rc
+}
+
+# no_inflight ID: no request in flight on ublkbID
+no_inflight() { [[ $(< "/sys/block/ublkb$1/inflight") =~ ^\ *0\ +0$ ]]; }
+
+# t_bpf_timeout: the BPF loop target over a null_blk whose every I/O takes
+# 4 s (memory-backed, timer completions), the ublk queue's io_timeout
+# 1 s: the read BPF owns times out, the kernel ejects the device with the
+# request's queue and tag, the read still ends with the data of its aio
+# (no I/O lost, none failed), and the next read is the server's.
+t_bpf_timeout() {
+	local rc=0 nb=/sys/kernel/config/nullb/ublkslow h t h2 t2 e
+	local re='^timeout: queue 0 tag [0-9]+: BPF-owned I/O not done after 1000 ms$'
+	mkdir "$nb" && echo 64 > "$nb/size" && echo 1 > "$nb/memory_backed" &&
+		echo 2 > "$nb/irqmode" && echo 4000000000 > "$nb/completion_nsec" &&
+		echo 1 > "$nb/power" && wait_for 10 test -b /dev/ublkslow ||
+		{ msg "cannot create a slow memory-backed null_blk (configfs)"; rmdir "$nb" 2> /dev/null; return 1; }
+	pattern "$WORK/s" 128k
+	dd if="$WORK/s" of=/dev/ublkslow bs=128k count=1 oflag=direct status=none ||
+		{ msg "cannot write the pattern to /dev/ublkslow"; rc=1; }
+	# the partition scan of add reads through BPF, 4 s an I/O
+	if add -t loop -q 1 --bpf loop /dev/ublkslow; then
+		# udev's probe reads of the new disk, 4 s each, done first
+		udevadm settle 2> /dev/null
+		wait_for 60 no_inflight "$ID" || { msg "ublkb$ID still busy 60 s after add"; rc=1; }
+		echo 1000 > "/sys/block/ublkb$ID/queue/io_timeout" ||
+			{ msg "cannot set io_timeout"; rc=1; }
+		read -r h t <<< "$(bcounters "$ID" handled timeouts)"
+		dd if="$DEV" of="$WORK/r" bs=4k count=1 iflag=direct status=none 2> "$WORK/dd.err" ||
+			{ msg "the BPF-owned read failed: $(< "$WORK/dd.err")"; rc=1; }
+		cmp -n 4096 "$WORK/s" "$WORK/r" > "$WORK/cmp.out" 2>&1 ||
+			{ msg "the BPF-owned read did not return the data:"; msg_file "$WORK/cmp.out"; rc=1; }
+		read -r h2 t2 <<< "$(bcounters "$ID" handled timeouts)"
+		[ "$h2" = $((h + 1)) ] && [ "$t2" -ge $((t + 1)) ] ||
+			{ msg "handled $h -> $h2, timeouts $t -> $t2: not one more each"; rc=1; }
+		wait_for 10 bpf_detached "$ID" || { msg "still attached after the timeout"; rc=1; }
+		e=$(bstat "$ID" exit_reason)
+		[[ $e =~ $re ]] || { msg "exit_reason '$e', not /$re/"; rc=1; }
+		wait_for 5 srv_logged "$ID" "dev $ID: BPF ops detached ($e): the server serves every I/O" ||
+			{ msg "the server did not log the timeout:"; msg_file "$UBLK_RUN_DIR/ublk$ID.log"; rc=1; }
+		dd if="$DEV" of="$WORK/r" bs=4k count=1 skip=16 iflag=direct status=none ||
+			{ msg "the read after the eject failed"; rc=1; }
+		cmp -n 4096 <(tail -c +65537 "$WORK/s") "$WORK/r" > "$WORK/cmp.out" 2>&1 ||
+			{ msg "the server's read did not return the data:"; msg_file "$WORK/cmp.out"; rc=1; }
+		[ "$(bstat "$ID" handled)" = "$h2" ] || { msg "BPF handled a read after the eject"; rc=1; }
+		del_dev "$ID" "$SRV" || rc=1
+	else
+		rc=1
+	fi
+	echo 0 > "$nb/power" && rmdir "$nb" || { msg "cannot remove /dev/ublkslow"; rc=1; }
 	return $rc
 }
 
@@ -793,6 +950,8 @@ bpf_tests() {
 	t "bpf: the device of the cases deleted, its server exits::t_bpf_case_end"
 	t "bpf: mixed over loop (copy, 2 queues): fio verify, device equals file, BPF and server both served::t_bpf_mixed 2 copy"
 	t "bpf: mixed over loop (user copy, 1 queue): fio verify, device equals file::t_bpf_mixed 1 user_copy"
+	t "bpf: handback over loop (copy, 2 queues): server maps and hands writes back (-EAGAIN), BPF does them; exact counters, fio verify, device equals file::t_bpf_handback 2 copy"
+	t "bpf: handback over loop (user copy, 1 queue): the same with user copy::t_bpf_handback 1 user_copy"
 	t "bpf: START_DEV with an unregistered ops id fails with ENOENT::t_bpf_unknown_id"
 	t "bpf: an ops id registered twice: EEXIST, the first device still BPF's::t_bpf_id_twice"
 	t "bpf: ops unregistered during fio verify: no I/O lost, the server takes over::t_bpf_unregister"
@@ -819,4 +978,6 @@ bpf_tests() {
 	t "bpf: BPF loop ops and aio ops unregistered during fio verify, aios in flight: no I/O lost, the server takes over::t_bpf_unregister loop"
 	t "bpf: verifier refuses an aio neither submitted nor released (Unreleased reference)::t_bpf_refused bad_aio_leak"
 	t "bpf: verifier refuses a bpf aio kfunc from a syscall program::t_bpf_refused bad_aio_prog_type"
+	t "bpf: ublk_bpf_eject() at a marker write: the server serves it and all later I/O, exit_reason and both logs have the reason, data intact::t_bpf_eject"
+	t "bpf: a BPF-owned read past the queue's io_timeout (null_blk backing, 4 s an I/O): device ejected with queue and tag, the read still returns its data, the next one is the server's::t_bpf_timeout"
 }

@@ -80,7 +80,7 @@ ublk_drgn_kill() {
 # "NAME=VALUE ..."
 ublk_drgn_bpf_counters() {
 	local dir=/sys/block/ublkb$1/bpf f out=
-	for f in handled redirected split errors aio_submitted aio_completed aio_wq aio_errors; do
+	for f in handled redirected split errors timeouts handed_back aio_submitted aio_completed aio_wq aio_errors; do
 		out="$out $f=$(cat "$dir/$f")" || return 1
 	done
 	echo "${out# }"

@@ -182,6 +182,11 @@ static void dispatch(struct ublk_queue *q, int tag)
 		ublk_complete_io(q, tag, -EIO);
 		return;
 	}
+	/* the handback target: BPF does the write once its chunks are mapped */
+	if (ublk_bpf_hand_back(q->dev, iod)) {
+		queue_cmd(q, tag, UBLK_U_IO_COMMIT_AND_FETCH_REQ, -EAGAIN);
+		return;
+	}
 	if (user_copy(q) && op == UBLK_IO_OP_WRITE) {
 		n = pread(q->dev->cdev_fd, io->buf, len, user_copy_pos(q, tag));
 		if (n != (ssize_t)len) {

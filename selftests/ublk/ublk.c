@@ -494,7 +494,8 @@ static int serve(struct ublk_dev *dev, const sigset_t *set)
 		struct signalfd_siginfo si;
 		char c;
 
-		if (poll(pfd, 2, -1) < 0) {
+		/* a UBLK_F_BPF device: look at its ops every 200 ms */
+		if (poll(pfd, 2, ublk_bpf_watch(dev)) < 0) {
 			if (errno == EINTR)
 				continue;
 			ublk_err("poll: %s", strerror(errno));

@@ -192,6 +192,8 @@ struct ublk_dev {
 	struct bpf_link *bpf_link;
 	struct bpf_link *bpf_aio_link;	/* bpf_aio_complete_ops, or NULL */
 	int bpf_written_fd;		/* srv_written, or -1 */
+	bool bpf_detach_logged;		/* the kernel's detach was logged */
+	bool bpf_hand_back;		/* srv_mapped: writes handed back */
 	uint64_t bpf_nr_chunks;
 };
 
@@ -264,6 +266,9 @@ void ublk_file_io_done(struct ublk_queue *q, int tag,
 /* bpf.c: ublk-bpf */
 int ublk_bpf_load(struct ublk_dev *dev);
 void ublk_bpf_unload(struct ublk_dev *dev);
+int ublk_bpf_watch(struct ublk_dev *dev);
+bool ublk_bpf_hand_back(struct ublk_dev *dev,
+			const struct ublksrv_io_desc *iod);
 int ublk_bpf_io_done(struct ublk_dev *dev, const struct ublksrv_io_desc *iod,
 		     int res);
 

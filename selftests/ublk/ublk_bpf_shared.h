@@ -10,7 +10,10 @@
 /*
  * srv_written (mixed target): one entry per chunk of the device, non-zero
  * once the server wrote in it; the program serves reads of chunks never
- * written (zeroes) and redirects the rest.
+ * written (zeroes) and redirects the rest.  srv_mapped (handback target):
+ * the same entries, non-zero once the server mapped the chunk: the
+ * program does the I/O of mapped chunks, the server the reads of the
+ * others, and it maps the chunks of a write and hands the write back.
  */
 #define UBLK_BPF_CHUNK_SHIFT	16
 #define UBLK_BPF_CHUNK		(1U << UBLK_BPF_CHUNK_SHIFT)

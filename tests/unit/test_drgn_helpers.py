@@ -170,8 +170,8 @@ def test_ublk_dump_shows_the_bpf_ops_counters_ios_and_aios() -> None:
     assert lines[0].endswith("flags BPF char OPEN,USED")
     assert ("  bpf ops 3: struct_ops map 12 'loop_ops' INUSE,"
             " queue_io_cmd=loop_queue_io_c (prog 40)") in lines
-    assert ("  bpf counters: handled 7 redirected 0 split 0 errors 0 aio_submitted 9"
-            " aio_completed 7 aio_wq 9 aio_errors 0") in lines
+    assert ("  bpf counters: handled 7 redirected 0 split 0 errors 0 timeouts 0"
+            " handed_back 0 aio_submitted 9 aio_completed 7 aio_wq 9 aio_errors 0") in lines
     assert ("  bpf aio ops 3: struct_ops map 13 'loop_aio_ops' INUSE,"
             " bpf_aio_complete_cb=loop_aio_done (prog 41); files /dev/ublkb2; 2 in flight") \
         in lines
@@ -185,6 +185,12 @@ def test_ublk_dump_shows_the_bpf_ops_counters_ios_and_aios() -> None:
     bare = replace(dev.bpf, ops=None, aio_ops_id=None, aio_ops=None, files=(), aios=())
     lines = dump(replace(dev, bpf=bare, inflight=()))
     assert "  bpf ops 3: detached" in lines and not bare.attached
+    # ejected: the ops still there until the work detaches them, not attached
+    ejected = replace(dev.bpf, exit_reason="ejected by BPF: marker")
+    assert not ejected.attached
+    assert [line for line in dump(replace(dev, bpf=ejected))
+            if line.startswith("  bpf ops 3: struct_ops map 12 ")
+            and line.endswith("; exit: ejected by BPF: marker")]
     assert not [line for line in lines if "aio" in line.split(":")[0]]
 
 

@@ -18,6 +18,9 @@
 #define UBLK_IO_OP_DISCARD	3
 #define UBLK_IO_OP_WRITE_ZEROES	5
 
+/* io->flags (drivers/block/ublk_bpf.h): the server handed the I/O back */
+#define UBLK_BPF_IO_F_HANDED_BACK	(1U << 3)
+
 /* a disposition and a byte count, as the queue callbacks return them */
 #define ublk_bpf_return(disp, bytes) \
 	(((__u64)(disp) << 32) | (__u32)(bytes))
