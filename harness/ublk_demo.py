@@ -2,10 +2,12 @@
 
 selftests/ublk/demo.sh runs in the demo's guest after the verify workload:
 it adds a ublk loop device and a stripe device (selftests/ublk's server),
+each served by the server and then wholly in BPF (ublk-bpf with bpf aio),
 runs the data-verify workload on each and measures the server's CPU time
 (utime + stime of its threads) over the run, leaving a row per device in
 <shared>/ublk_demo.tsv and its KTAP in <shared>/ublk_demo.ktap.  This module
-names that command and prints the rows with the CPU time per GiB moved.
+names that command and prints the rows with the CPU time per GiB moved, and
+for each target the server's CPU with BPF against without.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from harness.tables import format_table, read_tsv_rows
 
 DEMO_TSV = "ublk_demo.tsv"
 DEMO_KTAP = "ublk_demo.ktap"
-DEVICES = ("loop", "stripe")
+DEVICES = ("loop", "stripe", "loop_bpf", "stripe_bpf")
 
 
 def ublk_demo_command(layout: Layout) -> str:
@@ -33,6 +35,7 @@ def ublk_demo_command(layout: Layout) -> str:
 class UblkDemoRow:
     device: str
     target: str
+    bpf: str  # the BPF program of --bpf, or "-"
     files: int
     bytes_written: int
     bytes_read: int
@@ -50,25 +53,43 @@ class UblkDemoRow:
 def read_rows(path: Path) -> list[UblkDemoRow]:
     """The rows demo.sh wrote (harness.tables.read_tsv_rows)."""
     return read_tsv_rows(path, lambda r: UblkDemoRow(
-        r["device"], r["target"], int(r["files"]), int(r["bytes_written"]),
+        r["device"], r["target"], r["bpf"], int(r["files"]), int(r["bytes_written"]),
         int(r["bytes_read"]), int(r["server_cpu_ms"])), "selftests/ublk/demo.sh's table")
 
 
 def rows_table(rows: list[UblkDemoRow]) -> str:
     return format_table(
-        ["device", "files", "written", "read+verify", "server CPU", "CPU per GiB"],
-        [[f"ublk {r.target}", str(r.files), f"{r.bytes_written / 2**20:.1f} MiB",
+        ["device", "BPF", "files", "written", "read+verify", "server CPU", "CPU per GiB"],
+        [[f"ublk {r.target}", r.bpf, str(r.files), f"{r.bytes_written / 2**20:.1f} MiB",
           f"{r.bytes_read / 2**20:.1f} MiB", f"{r.server_cpu_ms} ms",
           f"{r.cpu_ms_per_gib / 1000:.2f} s"] for r in rows])
+
+
+def bpf_comparison(rows: list[UblkDemoRow]) -> list[str]:
+    """For each target with a row served by the server and one in BPF: the
+    server's CPU per GiB with BPF against without (one run each: the demo's
+    figure, not a benchmark)."""
+    server = {r.target: r for r in rows if r.bpf == "-"}
+    lines = []
+    for r in rows:
+        base = server.get(r.target)
+        if r.bpf == "-" or base is None or not base.cpu_ms_per_gib:
+            continue
+        lines.append(f"ublk {r.target}: server CPU per GiB {base.cpu_ms_per_gib / 1000:.2f} s"
+                     f" served by the server, {r.cpu_ms_per_gib / 1000:.2f} s in BPF"
+                     f" ({r.cpu_ms_per_gib / base.cpu_ms_per_gib:.2f}x)")
+    return lines
 
 
 def report_ublk_demo(shared: Path) -> bool:
     """Print the ublk demo's rows; True if both devices verified and their KTAP passed."""
     rows = read_rows(shared / DEMO_TSV)
     print("\nublk server (selftests/ublk): the data-verify workload on a loop and a"
-          " stripe device, the server's CPU time (utime + stime of its threads)"
-          " per GiB written and read:")
+          " stripe device, served by the server and wholly in BPF, the server's CPU"
+          " time (utime + stime of its threads) per GiB written and read:")
     print(rows_table(rows) if rows else f"no result (see {DEMO_KTAP} in the run directory)")
+    for line in bpf_comparison(rows):
+        print(line)
     path = shared / DEMO_KTAP
     report = ktap.parse(path.read_text(errors="replace") if path.exists() else "")
     problems = list(report.problems)
