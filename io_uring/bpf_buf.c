@@ -20,7 +20,49 @@
 #include "bpf_buf.h"
 
 /**
- * io_bpf_buf_fixed - a range of a registered buffer
+ * io_bpf_buf_lookup - a registered buffer of a ring
+ * @ctx: the ring, its ->uring_lock held
+ * @index: the index of the registered buffer
+ *
+ * Return: the buffer (an empty slot of a sparse registration has no
+ * bvecs), or NULL if the ring has no buffer @index.
+ */
+struct io_mapped_ubuf *io_bpf_buf_lookup(struct io_ring_ctx *ctx,
+					 unsigned int index)
+{
+	lockdep_assert_held(&ctx->uring_lock);
+
+	if (index >= ctx->nr_user_bufs)
+		return NULL;
+	return ctx->user_bufs[array_index_nospec(index, ctx->nr_user_bufs)];
+}
+
+/**
+ * io_bpf_buf_set_fixed - a range of a registered buffer
+ * @buf: what to set
+ * @imu: the buffer, of io_bpf_buf_lookup()
+ * @off: where the range starts, from the start of the buffer
+ * @len: the length of the range
+ *
+ * Return: 0, or -EFAULT if the range is not within the buffer (or the
+ * slot is empty).
+ */
+int io_bpf_buf_set_fixed(struct io_bpf_buf *buf,
+			 const struct io_mapped_ubuf *imu, u64 off, size_t len)
+{
+	/* an empty slot has no bvecs, and the range of no buffer */
+	if (!imu->nr_bvecs || len > imu->len || off > imu->len - len)
+		return -EFAULT;
+	buf->bvec = imu->bvec;
+	buf->nr_bvecs = imu->nr_bvecs;
+	buf->uniform = true;
+	buf->skip = off;
+	buf->len = len;
+	return 0;
+}
+
+/**
+ * io_bpf_buf_fixed - a range of a registered buffer, by index
  * @ctx: the ring, its ->uring_lock held
  * @buf: what to set
  * @index: the index of the registered buffer
@@ -33,22 +75,11 @@
 int io_bpf_buf_fixed(struct io_ring_ctx *ctx, struct io_bpf_buf *buf,
 		     unsigned int index, u64 off, size_t len)
 {
-	struct io_mapped_ubuf *imu;
+	struct io_mapped_ubuf *imu = io_bpf_buf_lookup(ctx, index);
 
-	lockdep_assert_held(&ctx->uring_lock);
-
-	if (index >= ctx->nr_user_bufs)
+	if (!imu)
 		return -EINVAL;
-	imu = ctx->user_bufs[array_index_nospec(index, ctx->nr_user_bufs)];
-	/* an empty slot has no bvecs, and the range of no buffer */
-	if (!imu->nr_bvecs || len > imu->len || off > imu->len - len)
-		return -EFAULT;
-	buf->bvec = imu->bvec;
-	buf->nr_bvecs = imu->nr_bvecs;
-	buf->uniform = true;
-	buf->skip = off;
-	buf->len = len;
-	return 0;
+	return io_bpf_buf_set_fixed(buf, imu, off, len);
 }
 
 /**

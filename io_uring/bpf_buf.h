@@ -28,6 +28,10 @@ struct io_bpf_buf {
 	size_t			len;
 };
 
+struct io_mapped_ubuf *io_bpf_buf_lookup(struct io_ring_ctx *ctx,
+					 unsigned int index);
+int io_bpf_buf_set_fixed(struct io_bpf_buf *buf,
+			 const struct io_mapped_ubuf *imu, u64 off, size_t len);
 int io_bpf_buf_fixed(struct io_ring_ctx *ctx, struct io_bpf_buf *buf,
 		     unsigned int index, u64 off, size_t len);
 struct page *io_bpf_buf_page(const struct io_bpf_buf *buf, size_t off,

@@ -196,20 +196,13 @@ static int io_bpf_import_fixed(struct io_kiocb *req, struct io_bpf_buf *buf)
 {
 	struct io_ring_ctx *ctx = req->ctx;
 	struct io_mapped_ubuf *imu;
-	u16 index = buf->desc.buf_index;
-	int ret;
-
-	lockdep_assert_held(&ctx->uring_lock);
 
 	/* sqe->addr is an address within the buffer, as for READ_FIXED */
-	if (unlikely(index >= ctx->nr_user_bufs))
+	imu = io_bpf_buf_lookup(ctx, buf->desc.buf_index);
+	if (unlikely(!imu) || buf->desc.addr < imu->ubuf)
 		return -EFAULT;
-	imu = ctx->user_bufs[array_index_nospec(index, ctx->nr_user_bufs)];
-	if (buf->desc.addr < imu->ubuf)
-		return -EFAULT;
-	ret = io_bpf_buf_fixed(ctx, buf, index, buf->desc.addr - imu->ubuf,
-			       buf->desc.len);
-	if (ret)
+	if (io_bpf_buf_set_fixed(buf, imu, buf->desc.addr - imu->ubuf,
+				 buf->desc.len))
 		return -EFAULT;
 	io_req_set_rsrc_node(req, ctx, 0);
 	return 0;
