@@ -50,9 +50,34 @@ class GuestError(Exception):
     """A guest run failed: crashed, timed out, splatted or the command failed."""
 
 
+@functools.cache
+def _host_scale() -> float:
+    """The host's own scale (harness.host_speed), said once if above 1."""
+    from harness.host_speed import REFERENCE_RATE, measured
+
+    rate, scale = measured()
+    if scale > 1:
+        say(f"host runs the calibration loop at {rate / 1e6:.1f} M/s against"
+            f" {REFERENCE_RATE / 1e6:.0f} M/s where the limits were set: guest time"
+            f" limits x{scale:.2f} (HARNESS_TIMEOUT_SCALE overrides)")
+    return scale
+
+
 def timeout_scale() -> float:
-    """Multiplier for every guest timeout (HARNESS_TIMEOUT_SCALE, default 1)."""
-    return float(os.environ.get("HARNESS_TIMEOUT_SCALE", "1"))
+    """Multiplier for every guest timeout: HARNESS_TIMEOUT_SCALE if set, else
+    the host's own (harness.host_speed: 1 on a host as fast as the one the
+    limits were set on, more on a slower one), said once."""
+    value = os.environ.get("HARNESS_TIMEOUT_SCALE")
+    if value:
+        try:
+            scale = float(value)
+        except ValueError:
+            raise GuestError(f"HARNESS_TIMEOUT_SCALE={value!r} is not a number: "
+                             "set it to a factor such as 2, or unset it") from None
+        if scale <= 0:
+            raise GuestError(f"HARNESS_TIMEOUT_SCALE={value!r} must be above 0")
+        return scale
+    return _host_scale()
 
 
 KVM_PROBE_SECONDS = 20.0

@@ -17,15 +17,22 @@ char LICENSE[] SEC("license") = "GPL";
 extern void ublk_bpf_eject(struct ublk_bpf_io *io, const char *reason,
 			   __u32 reason__sz) __ksym;
 
-static const char marker_reason[] = "marker I/O at sector 65536";
-static const char aio_reason[] = "a bpf aio failed";
+/*
+ * The reason is copied from the stack: 6.12's verifier takes a kfunc's
+ * memory argument as written to, and refuses read-only data (.rodata).
+ */
+#define eject(io, text)							\
+({									\
+	char ___reason[] = text;					\
+	ublk_bpf_eject(io, ___reason, sizeof(___reason));		\
+})
 
 SEC("struct_ops/loope_queue_io_cmd")
 ublk_bpf_return_t BPF_PROG(loope_queue_io_cmd, struct ublk_bpf_io *io,
 			   unsigned int done_bytes)
 {
 	if (io->iod.start_sector == EJECT_SECTOR) {
-		ublk_bpf_eject(io, marker_reason, sizeof(marker_reason));
+		eject(io, "marker I/O at sector 65536");
 		return ublk_bpf_return(UBLK_BPF_IO_REDIRECT, 0);
 	}
 	return loop_queue(io);
@@ -39,7 +46,7 @@ void BPF_PROG(loope_aio_done, struct bpf_aio *aio, long ret)
 	if (!io)
 		return;
 	if (ret < 0)
-		ublk_bpf_eject(io, aio_reason, sizeof(aio_reason));
+		eject(io, "a bpf aio failed");
 	ublk_bpf_dettach_and_complete_aio(aio);
 	ublk_bpf_release_io_from_aio(io);
 }
