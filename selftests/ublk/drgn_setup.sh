@@ -20,7 +20,8 @@
 # UBLK_DRGN_BPF_NR blocks of bpf, 1 MiB apart (never read before, so not
 # cached): each read is an I/O the BPF program owns, held by its aio,
 # which runs in a bpf aio worker waiting (killably, as page cache reads
-# do: no hung task warning) for the page lower's server holds.  The
+# do: no hung task warning) for the page lower's server holds; bpf's
+# io_timeout is an hour, so that the watchdog does not eject it.  The
 # counters of /sys/block/ublkbN/bpf/ are saved before fio, and bpftool
 # says which struct_ops maps and programs are registered.
 #
@@ -133,6 +134,11 @@ ublk_drgn_bpf_setup() {
 		ublk_drgn_bpf_counters "$UBLK_DRGN_BPF_ID" | sed 's/^/# /'
 		return 1
 	fi
+	# the reads stay BPF-owned while drgn looks, longer than blk-mq's
+	# default 30 s request timeout on a slow host: that would eject the
+	# ops (the watchdog of ublk-bpf, timeouts counted) from under the checks
+	echo 3600000 > "/sys/block/ublkb$UBLK_DRGN_BPF_ID/queue/io_timeout" ||
+		{ ublk_drgn_msg "cannot set io_timeout of ublkb$UBLK_DRGN_BPF_ID"; return 1; }
 	base=$(ublk_drgn_bpf_counters "$UBLK_DRGN_BPF_ID") || return 1
 	# what fio's reads add: an aio each, on the workqueue (from ->queue_rq())
 	UBLK_DRGN_BPF_WANT=$(ublk_drgn_bpf_plus "$base" aio_submitted aio_wq)
