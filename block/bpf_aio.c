@@ -33,6 +33,7 @@
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
 #include <linux/init.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -89,6 +90,22 @@ bool bpf_aio_ops_registered(u32 id)
 	return ret;
 }
 EXPORT_SYMBOL_GPL(bpf_aio_ops_registered);
+
+/*
+ * The files an owner names are regular files or block devices: a program
+ * does I/O at an offset with a size.  A FIFO, socket or character device
+ * has neither, and a read of it may wait forever (a FIFO with no writer)
+ * or have side effects (a tty); an owner refuses them when it takes them.
+ */
+int bpf_aio_check_file(struct file *file)
+{
+	umode_t mode = file_inode(file)->i_mode;
+
+	if (!S_ISREG(mode) && !S_ISBLK(mode))
+		return -EINVAL;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(bpf_aio_check_file);
 
 static void bpf_aio_free(struct bpf_aio *aio)
 {

@@ -121,6 +121,7 @@ void bpf_aio_attach(struct bpf_aio *aio, struct bpf_aio_owner *owner,
 		    void *priv);
 void bpf_aio_owner_drain(struct bpf_aio_owner *owner);
 bool bpf_aio_ops_registered(u32 id);
+int bpf_aio_check_file(struct file *file);
 #endif
 
 #endif

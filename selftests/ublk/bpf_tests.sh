@@ -356,6 +356,47 @@ t_bpf_bad_fd() {
 	rm -f "$TMP/bl"
 }
 
+# t_bpf_not_a_file: a FIFO, then a character device, as file 0 of the BPF
+# loop target (--bpf-file0): START_DEV fails with EINVAL, since bpf aio binds
+# only regular files and block devices (a read of a FIFO may wait for ever,
+# and the device's removal waits for every aio); the kernel names the
+# descriptor, no device is left.  A writer feeds the FIFO meanwhile, so that
+# a kernel without the check serves the partition scan's reads (and fails
+# the test) instead of hanging in START_DEV.
+t_bpf_not_a_file() {
+	local st wpid rc=0 f
+	mkfile "$TMP/bl" 16M
+	rm -f "$TMP/fifo"
+	mkfifo "$TMP/fifo" || { msg "mkfifo failed"; return 1; }
+	for f in "$TMP/fifo" /dev/zero; do
+		wpid=
+		if [ "$f" = "$TMP/fifo" ]; then
+			head -c 64M /dev/zero > "$f" 2> /dev/null &
+			wpid=$!
+		fi
+		dmesg -C
+		"$UBLK" add -t loop --bpf loop --bpf-file0 "$f" "$TMP/bl" \
+			> "$WORK/add.out" 2> "$WORK/add.err"
+		st=$?
+		[ -n "$wpid" ] && { kill "$wpid" 2> /dev/null; wait "$wpid" 2> /dev/null; }
+		msg_file "$WORK/add.err"
+		if [ $st = 0 ]; then
+			msg "$f: add succeeded ($(cat "$WORK/add.out"))"
+			"$UBLK" del -a
+			rc=1
+		elif ! grep -qE '^ublk: START_DEV \(dev [0-9]+\): Invalid argument$' \
+			"$WORK/add.err"; then
+			msg "$f: no START_DEV EINVAL reported"
+			rc=1
+		fi
+		dmesg | grep -qE 'ublk[0-9]+: BPF file 0: fd [0-9]+ is neither a regular file nor a block device$' ||
+			{ msg "$f: the kernel did not log the descriptor"; rc=1; }
+		wait_for 10 test -z "$(ublk_ids)" || { msg "$f: device left: $(ublk_ids)"; rc=1; }
+	done
+	rm -f "$TMP/bl" "$TMP/fifo"
+	return $rc
+}
+
 # t_bpf_id_twice: a second registration of an id in use fails (EEXIST)
 # before its device starts; the first device still serves through BPF
 t_bpf_id_twice() {
@@ -974,6 +1015,7 @@ bpf_tests() {
 	t "bpf: BPF loop flush (fsync aio), discard and write-zeroes (punched, zeroes in the file)::t_bpf_loop_ops"
 	t "bpf: aio on a file index the device does not have: EIO, counted::t_bpf_loop_badidx"
 	t "bpf: START_DEV with a BPF file descriptor that is not open fails with EBADF::t_bpf_bad_fd"
+	t "bpf: START_DEV with a FIFO or a character device as a BPF file fails with EINVAL::t_bpf_not_a_file"
 	t "bpf: ublk del with 32 aios of 512k in flight: gone within 10 s::t_bpf_loop_del"
 	t "bpf: BPF loop ops and aio ops unregistered during fio verify, aios in flight: no I/O lost, the server takes over::t_bpf_unregister loop"
 	t "bpf: verifier refuses an aio neither submitted nor released (Unreleased reference)::t_bpf_refused bad_aio_leak"

@@ -348,6 +348,7 @@ static void init_dev(struct ublk_dev *dev)
 	dev->cfg.chunk = UBLK_DEF_CHUNK;
 	dev->cfg.bpf_id = -1;
 	dev->bpf_written_fd = -1;
+	dev->bpf_file0_fd = -1;
 }
 
 static unsigned int ilog2(uint64_t v)
@@ -401,6 +402,8 @@ static void fill_params(struct ublk_dev *dev)
 		/* far above any descriptor this process has open */
 		if (dev->cfg.bpf_bad_fd && i)
 			dev->params.bpf.fds[0] = UBLK_BAD_FD;
+		if (dev->bpf_file0_fd >= 0 && i)
+			dev->params.bpf.fds[0] = dev->bpf_file0_fd;
 	}
 }
 
@@ -627,6 +630,15 @@ static int run_new(struct ublk_dev *dev, int report_fd)
 			  dev->info.dev_id;
 	if (dev->cfg.bpf && ublk_bpf_load(dev))
 		goto fail_del;
+	/* any kind of file, as it is: what the kernel must refuse */
+	if (dev->cfg.bpf_file0) {
+		dev->bpf_file0_fd = open(dev->cfg.bpf_file0, O_RDWR | O_CLOEXEC);
+		if (dev->bpf_file0_fd < 0) {
+			ublk_err("--bpf-file0 %s: %s", dev->cfg.bpf_file0,
+				 strerror(errno));
+			goto fail_del;
+		}
+	}
 	fill_params(dev);
 	ret = ublk_ctrl_set_params(dev);
 	if (ret < 0)
@@ -772,6 +784,7 @@ enum {
 	OPT_BPF,
 	OPT_BPF_ID,
 	OPT_BPF_BAD_FD,
+	OPT_BPF_FILE0,
 };
 
 static const struct option add_opts[] = {
@@ -791,6 +804,7 @@ static const struct option add_opts[] = {
 	{ "bpf", required_argument, NULL, OPT_BPF },
 	{ "bpf-id", required_argument, NULL, OPT_BPF_ID },
 	{ "bpf-bad-fd", no_argument, NULL, OPT_BPF_BAD_FD },
+	{ "bpf-file0", required_argument, NULL, OPT_BPF_FILE0 },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -800,7 +814,8 @@ static void usage(FILE *f)
 		"usage: ublk add -t null|loop|stripe|concat [-n ID] [-q QUEUES] [-d DEPTH]\n"
 		"                [-u] [-r] [--reissue] [--foreground] [--size SIZE]\n"
 		"                [--chunk SIZE] [--buffered] [--hold] [--timeout SEC]\n"
-		"                [--bpf OBJ] [--bpf-id ID] [--bpf-bad-fd] [FILE...]\n"
+		"                [--bpf OBJ] [--bpf-id ID] [--bpf-bad-fd]\n"
+		"                [--bpf-file0 PATH] [FILE...]\n"
 		"       ublk del -n ID | -a [--async]\n"
 		"       ublk list [-n ID] [-v]\n"
 		"       ublk features\n"
@@ -836,7 +851,11 @@ static void usage(FILE *f)
 		"                layout; SIGRTMIN unregisters them\n"
 		"  --bpf-id ID   the ops id; without --bpf, ops another program registered\n"
 		"  --bpf-bad-fd  (tests) pass a descriptor that is not open as the BPF\n"
-		"                program's file 0: START_DEV must fail with EBADF\n",
+		"                program's file 0: START_DEV must fail with EBADF\n"
+		"  --bpf-file0 PATH (tests) pass PATH, opened as it is (a FIFO, a\n"
+		"                character device), as the BPF program's file 0:\n"
+		"                START_DEV must fail with EINVAL unless it is a\n"
+		"                regular file or a block device\n",
 		UBLK_MAX_QUEUE_DEPTH, UBLK_DEF_DEPTH);
 }
 
@@ -852,6 +871,10 @@ static int check_add_options(struct ublk_dev *dev, int type_set)
 	}
 	if (c->bpf_bad_fd && !c->bpf) {
 		ublk_err("add: --bpf-bad-fd needs --bpf with bpf aio (loop)");
+		return -EINVAL;
+	}
+	if (c->bpf_file0 && !c->bpf) {
+		ublk_err("add: --bpf-file0 needs --bpf with bpf aio (loop)");
 		return -EINVAL;
 	}
 	if (c->nr_queues > ncpus) {
@@ -972,6 +995,9 @@ static int cmd_add(int argc, char **argv)
 			break;
 		case OPT_BPF_BAD_FD:
 			c->bpf_bad_fd = true;
+			break;
+		case OPT_BPF_FILE0:
+			c->bpf_file0 = optarg;
 			break;
 		case OPT_BPF_ID:
 			if (parse_uint(optarg, UINT32_MAX, &v)) {

@@ -66,6 +66,7 @@ struct ublk_config {
 	const char *bpf;		/* --bpf: the ublk_bpf_ops object */
 	long long bpf_id;		/* --bpf-id; -1: the device id */
 	bool bpf_bad_fd;		/* --bpf-bad-fd: a closed fd as file 0 */
+	const char *bpf_file0;		/* --bpf-file0: this path as file 0 */
 	unsigned int nr_files;
 	char *files[UBLK_MAX_FILES];
 };
@@ -195,6 +196,7 @@ struct ublk_dev {
 	bool bpf_detach_logged;		/* the kernel's detach was logged */
 	bool bpf_hand_back;		/* srv_mapped: writes handed back */
 	uint64_t bpf_nr_chunks;
+	int bpf_file0_fd;		/* --bpf-file0, open while the server runs */
 };
 
 extern const struct ublk_tgt_ops tgt_null_ops;
