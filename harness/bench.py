@@ -222,6 +222,9 @@ class CheckResult:
 
     problems: list[str] = field(default_factory=list)  # each fails the benchmark
     notes: list[str] = field(default_factory=list)  # figures the checks looked at
+    # goals on figures the rows do not carry (e.g. one process's CPU time),
+    # judged by the checks, reported with the Goal verdicts
+    verdicts: list[Verdict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -729,7 +732,7 @@ def evaluate(bench: Benchmark, shared: Path, script_status: int | None,
         wall = {(r.group, r.variant): r.ratio_spread
                 for r in with_ratios(bench.reduce(wall_shared), bench.baseline_for)}
         rows = [replace(r, wall_ratio=wall.get((r.group, r.variant))) for r in rows]
-    verdicts = [v for goal in bench.goals for v in goal.verdicts(rows)]
+    verdicts = [v for goal in bench.goals for v in goal.verdicts(rows)] + checked.verdicts
     return BenchReport(bench, rows, verdicts, problems, checked.notes)
 
 

@@ -63,3 +63,92 @@ def test_a_ublk_run_without_the_server_or_its_cpu_fails(tmp_path: Path) -> None:
     ublk_case(tmp_path / "idle", ticks=0)
     assert check_ublk(tmp_path / "idle").problems == [
         f"loop 512k randwrite qd16 ublk pair {p}: the server used no CPU time" for p in (1, 2)]
+
+
+def bpf_case(shared: Path, case: str = CASE, *, bpf_ticks: int = 5, handled: int | None = None,
+             redirected: int = 0, attached: str = "1", bpf_iops: float = 1000.0) -> Path:
+    """Two pairs of kernel, ublk and ublk_bpf runs, each job 1 GiB written;
+    the ublk server uses 50 ticks a run, the BPF device's server
+    ``bpf_ticks``; BPF's counters grow by ``handled`` (default: the run's
+    I/Os) and ``redirected``."""
+    runs = []
+    for pair in (1, 2):
+        order = [{"variant": "kernel", "pair": pair, "read": 1200.0},
+                 {"variant": "ublk", "pair": pair, "read": 500.0},
+                 {"variant": "ublk_bpf", "pair": pair, "read": bpf_iops}]
+        runs += order if pair == 1 else order[::-1]
+    d = write_case(shared, "ublk", case, runs)
+    data = json.loads((d / "fio.json").read_text())
+    for job in data["jobs"]:
+        job["write"].update(io_bytes=2**30, bw_bytes=2**30)
+        name = job["jobname"]
+        ios = job["read"]["total_ios"]
+        for kind, n in (("prerun", 0), ("postrun", 1)):
+            snap = d / f"{name}.{kind}.txt"
+            text = snap.read_text()
+            if name.startswith("ublk_bpf"):
+                text += (f"== server\nticks {100 + n * bpf_ticks}\nthreads 2\n"
+                         f"== ublk_bpf\nattached {attached}\n"
+                         f"handled {7 + n * (ios if handled is None else handled)}\n"
+                         f"redirected {n * redirected}\nerrors 0\n")
+            elif name.startswith("ublk"):
+                text += f"== server\nticks {100 + n * 50}\nthreads 2\n"
+            snap.write_text(text)
+    (d / "fio.json").write_text(json.dumps(data))
+    return d
+
+
+def test_bpf_runs_served_by_bpf_and_the_server_cpu_goal(tmp_path: Path) -> None:
+    bpf_case(tmp_path)
+    result = check_ublk(tmp_path)
+    assert result.problems == []
+    [verdict] = result.verdicts
+    # 5 ticks against 50 for the same GiB: 0.1 in both pairs
+    assert verdict.group == "loop 512k randwrite qd16" and verdict.met
+    assert verdict.pairs == (0.1, 0.1)
+    assert verdict.goal == "ublk_bpf / ublk server CPU per GiB <= 0.20"
+    table = figures_table(tmp_path)
+    assert "| loop 512k randwrite qd16 | ublk_bpf | 1,024.0 | 1,000 |" in table
+    assert table.splitlines()[-1].endswith("| 0.05 s |")  # 5 ticks per GiB
+
+
+def test_the_server_cpu_goal_missed(tmp_path: Path) -> None:
+    bpf_case(tmp_path, bpf_ticks=15)  # 0.3 of the server's
+    [verdict] = check_ublk(tmp_path).verdicts
+    assert not verdict.met and verdict.pairs == (0.3, 0.3)
+    assert "NOT met" in verdict.line()
+
+
+def test_the_server_cpu_goal_unmeasured_without_bpf_runs(tmp_path: Path) -> None:
+    ublk_case(tmp_path)
+    [verdict] = check_ublk(tmp_path).verdicts
+    assert not verdict.met and verdict.ratio is None
+
+
+def test_a_bpf_run_bpf_did_not_serve_fails(tmp_path: Path) -> None:
+    bpf_case(tmp_path / "few", handled=10)
+    assert check_ublk(tmp_path / "few").problems == [
+        f"loop 512k randwrite qd16 ublk_bpf pair {p}: BPF handled 10 I/Os, fewer than the"
+        " 1000 fio completed" for p in (1, 2)]
+    bpf_case(tmp_path / "redir", redirected=3)
+    assert check_ublk(tmp_path / "redir").problems == [
+        f"loop 512k randwrite qd16 ublk_bpf pair {p}: BPF redirected 3 I/Os to the server"
+        for p in (1, 2)]
+    bpf_case(tmp_path / "detached", attached="0")
+    assert check_ublk(tmp_path / "detached").problems[:2] == [
+        f"loop 512k randwrite qd16 ublk_bpf pair 1: BPF ops not attached {when} the run"
+        " (attached 0)" for when in ("before", "after")]
+
+
+def test_goals_and_baselines(tmp_path: Path) -> None:
+    bench = BENCHMARKS["ublk"]
+    assert bench.baseline_for("stripe 4k randread qd1") == "ublk"
+    assert bench.baseline_for("concat 4k randread qd1") == "ublk"
+    assert bench.baseline_for("null 4k randread qd1") == "kernel"
+    bpf_case(tmp_path, "null_4k_randread_qd32", bpf_iops=900.0)  # 1.8 x 500
+    bpf_case(tmp_path, bpf_iops=499.0)  # below the server's 500
+    rows = with_ratios(reduce_ublk(tmp_path), bench.baseline_for)
+    verdicts = {v.group: v for g in bench.goals for v in g.verdicts(rows)}
+    assert verdicts["null 4k randread qd32"].met
+    assert verdicts["null 4k randread qd32"].goal == "ublk_bpf / ublk IOPS >= 1.80"
+    assert not verdicts["loop 512k randwrite qd16"].met
