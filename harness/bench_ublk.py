@@ -156,24 +156,21 @@ def bpf_run_problems(where: str, r: UblkRun) -> list[str]:
     return problems
 
 
-def server_cpu_verdict(shared: Path, group: str = SERVER_CPU_GROUP,
+def server_cpu_verdict(runs: list[UblkRun], group: str = SERVER_CPU_GROUP,
                        max_ratio: float = SERVER_CPU_MAX_RATIO) -> Verdict:
-    """The server's CPU per GiB with BPF over without, pair by pair, in
-    ``group``: met when every pair is at most ``max_ratio``."""
+    """The server's CPU per GiB with BPF over without, pair by pair, over
+    ``runs`` (those of ``group``): met when every pair is at most
+    ``max_ratio``; not measured when a run lacks the figure."""
     goal = f"{BPF_VARIANT} / {UBLK_VARIANT} server CPU per GiB <= {max_ratio:.2f}"
-    by_variant: dict[str, list[UblkRun]] = {}
-    for case in case_dirs(shared, SUBDIR):
-        if case_group(case) == group:
-            for r in read_ublk_case(case):
-                by_variant.setdefault(r.run.variant, []).append(r)
-    per_pair = {}
+    per_pair: dict[str, list[float]] = {}
     for variant in SERVER_VARIANTS:
-        runs = sorted(by_variant.get(variant, []), key=lambda r: r.run.pair)
-        values = [r.server_s_per_gib for r in runs]
-        per_pair[variant] = [v for v in values if v is not None] if all(
-            v is not None for v in values) else []
+        values = [r.server_s_per_gib for r in sorted(runs, key=lambda r: r.run.pair)
+                  if r.run.variant == variant]
+        per_pair[variant] = [v for v in values if v is not None]
+        if len(per_pair[variant]) < len(values):
+            per_pair[variant] = []
     ratios = pair_ratios(per_pair[BPF_VARIANT], per_pair[UBLK_VARIANT])
-    if not ratios or not per_pair[BPF_VARIANT]:
+    if not ratios:
         return Verdict(goal, group, False, None)
     return Verdict(goal, group, max(ratios) <= max_ratio, Spread.of(ratios), tuple(ratios))
 
@@ -185,8 +182,12 @@ def check_ublk(shared: Path) -> CheckResult:
     them; BPF served every ublk_bpf run; the server CPU goal; the figures
     table as a note."""
     result = check_fio_cases(shared, SUBDIR)
+    server_cpu_runs: list[UblkRun] | None = None
     for case in case_dirs(shared, SUBDIR):
-        for r in read_ublk_case(case):
+        runs = read_ublk_case(case)
+        if case_group(case) == SERVER_CPU_GROUP:
+            server_cpu_runs = (server_cpu_runs or []) + runs
+        for r in runs:
             where = f"{case_group(case)} {r.run.variant} pair {r.run.pair}"
             threads = [s.number("server", "threads") for s in (r.run.pre, r.run.post)]
             if r.run.variant in SERVER_VARIANTS:
@@ -199,8 +200,8 @@ def check_ublk(shared: Path) -> CheckResult:
                     result.problems += bpf_run_problems(where, r)
             elif any(t is not None for t in threads):
                 result.problems.append(f"{where}: a server snapshot in a kernel run")
-    if any(case_group(c) == SERVER_CPU_GROUP for c in case_dirs(shared, SUBDIR)):
-        result.verdicts.append(server_cpu_verdict(shared))
+    if server_cpu_runs is not None:
+        result.verdicts.append(server_cpu_verdict(server_cpu_runs))
     if not result.problems:
         result.notes.append("Medians over the pairs (p50/p99: completion latency of the"
                             " side that did I/O; CPU/GiB: seconds per GiB read or"
