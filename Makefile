@@ -21,7 +21,7 @@ APT_PACKAGES := linux-source-6.12 build-essential flex bison bc libelf-dev \
 	libssl-dev cpio zstd ccache dwarves clang-19 llvm-19 lld-19 \
 	qemu-system-x86 fio busybox-static liburing-dev e2fsprogs kmod rsync \
 	patch libcap-dev zlib1g-dev libzstd-dev python3-venv python3-dev git \
-	perl util-linux coreutils dpkg-dev
+	perl util-linux coreutils dpkg-dev linux-perf
 # liburing's own tests (the liburing selftest area) come from Debian's source
 # package: a deb-src entry for bookworm, written once (harness/liburing.py
 # has the same text), then `apt-get source` into ~/.cache/ufq-harness/liburing

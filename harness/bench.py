@@ -56,6 +56,13 @@ from harness.vm import GuestRun, kvm_usable, make_disk, run_in_guest
 CLOCKS = ("icount", "wall")
 # one instruction per ns of guest time; idle time is skipped, not waited for
 ICOUNT_QEMU_OPTS = ["-icount shift=0,sleep=off"]
+
+
+def clock_qemu_opts(clock: str) -> list[str] | None:
+    """The extra QEMU arguments of a guest clock (CLOCKS)."""
+    if clock not in CLOCKS:
+        raise ValueError(f"unknown clock {clock!r}; known: {CLOCKS}")
+    return list(ICOUNT_QEMU_OPTS) if clock == "icount" else None
 NAN = float("nan")
 USER_HZ = 100  # /proc/stat's unit
 
@@ -910,7 +917,7 @@ def _bench_guest(layout: Layout, benches: list[Benchmark], clock: str, name: str
     return run_in_guest(kernel or layout, guest_command(layout, benches), name=name, disks=[disk],
                         timeout=sum(b.timeout for b in benches),
                         cpus=max(b.cpus for b in benches), env=env,
-                        qemu_opts=ICOUNT_QEMU_OPTS if clock == "icount" else None)
+                        qemu_opts=clock_qemu_opts(clock))
 
 
 def run_benchmarks(layout: Layout, names: list[str], *, clock: str = "icount",

@@ -9,7 +9,7 @@ binaries against new test scripts (a stale run reports "unknown mode" from
 a BPF program that predates its test).
 
 Files run from the checkout as they are (shell, Python and awk scripts,
-settings, documentation) are not inputs of the build and do not make it
+settings, documentation) and the series' cover letter are not inputs of the build and do not make it
 stale.
 """
 
@@ -30,6 +30,8 @@ SOURCE_ROOTS = ("kernel-patches", "block", "io_uring", "drivers", "include", "ke
 # copied into the tree but changes no binary, so it is not a root either).
 RUNTIME_SUFFIXES = (".sh", ".py", ".awk", ".md", ".txt", ".json")
 RUNTIME_NAMES = ("settings", "README")
+# The series' cover letter: `harness series` sends it, no build reads it.
+NOT_BUILT = ("kernel-patches/cover-letter",)
 SKIPPED_DIRS = ("__pycache__", ".pytest_cache")
 
 STAMP_NAME = "sources.stamp"
@@ -66,6 +68,8 @@ def is_build_input(relpath: str) -> bool:
     """Whether a file (path relative to the checkout) is read by the build."""
     parts = relpath.split("/")
     if parts[0] not in SOURCE_ROOTS or any(p in SKIPPED_DIRS for p in parts):
+        return False
+    if relpath in NOT_BUILT:
         return False
     name = parts[-1]
     if name.startswith(".") and name != ".gitignore":
@@ -127,6 +131,8 @@ def check_fresh(layout: Layout) -> None:
         then = json.loads(path.read_text())["files"]
     except (ValueError, KeyError) as err:
         raise StaleBuildError(f"{path} is unreadable ({err}): run `{build_cmd}`") from err
+    # a stamp of an older harness may list files it no longer counts as inputs
+    then = {k: v for k, v in then.items() if is_build_input(k)}
     diff = compare(then, source_fingerprints(layout.repo))
     if diff.stale:
         raise StaleBuildError(f"the {layout.profile} build in {layout.profile_dir} is older "

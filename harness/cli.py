@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from harness.bench import CLOCKS
+from harness.bench import CLOCKS, clock_qemu_opts
 from harness.layout import PROFILES, Layout
 from harness.progress import say
 
@@ -68,9 +68,11 @@ def _cmd_run(layout: Layout, args: argparse.Namespace) -> int:
     if not command:
         print("run: give the guest command after --", file=sys.stderr)
         return 2
+    cpus = args.cpus if args.cpus is not None else (1 if args.clock == "icount" else 2)
     run = run_in_guest(layout, shlex.join(command) if len(command) > 1 else command[0],
-                       name="run", timeout=args.timeout, mem=args.mem, cpus=args.cpus,
-                       disks=_disks(args), echo=True, cwd=Path.cwd())
+                       name="run", timeout=args.timeout, mem=args.mem, cpus=cpus,
+                       disks=_disks(args), echo=True, cwd=Path.cwd(),
+                       qemu_opts=clock_qemu_opts(args.clock))
     if run.splats or run.status is None:
         print(run.report(), file=sys.stderr)
         return 255 if run.status is None or run.status == 0 else run.status
@@ -136,11 +138,12 @@ def _cmd_series(layout: Layout, args: argparse.Namespace) -> int:
                         signoff=args.signoff)
 
 
-def _add_guest_opts(p: argparse.ArgumentParser) -> None:
+def _add_guest_opts(p: argparse.ArgumentParser, cpus_help: str = "guest CPUs (default 2)",
+                    cpus: int | None = 2) -> None:
     p.add_argument("--disk", action="append", metavar="FILE",
                    help="raw image attached as a virtio-blk disk (repeatable)")
     p.add_argument("--mem", default="2G", help="guest memory (default 2G)")
-    p.add_argument("--cpus", type=int, default=2, help="guest CPUs (default 2)")
+    p.add_argument("--cpus", type=int, default=cpus, help=cpus_help)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -159,11 +162,16 @@ def parser() -> argparse.ArgumentParser:
                         " test config minus the series' options (build/unpatched/)")
     p.set_defaults(func=_cmd_build)
     p = sub.add_parser("run", help="boot the built kernel and run a command as root")
-    _add_guest_opts(p)
+    _add_guest_opts(p, "guest CPUs (default 2; 1 with --clock icount)", cpus=None)
     p.add_argument("--timeout", type=float, default=600,
                    help="seconds for the command, boot excluded (default 600)")
     p.add_argument("--profile", choices=PROFILES, default="test",
                    help="the kernel booted (default test; unpatched: the base)")
+    p.add_argument("--clock", choices=CLOCKS, default="wall",
+                   help="wall: plain TCG in real time (the default); icount: QEMU"
+                        " instruction counting as `harness bench` has it, one vCPU unless"
+                        " --cpus says otherwise, so that guest time counts instructions"
+                        " (for profiles: selftests/bench/perf_profile.sh)")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("shell", help="an interactive shell in a guest")

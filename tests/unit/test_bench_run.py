@@ -180,3 +180,31 @@ def test_run_benchmarks_exit_status_and_outputs(tmp_path: Path,
     assert run_benchmarks(layout, ["nothing"], build=False) == 2
     # icount needs TCG: the benchmark never lets the KVM probe choose
     assert os.environ["HARNESS_KVM"] == "0"
+
+
+@pytest.mark.parametrize("argv, cpus, qemu_opts", [
+    (["run", "--", "true"], 2, None),
+    (["run", "--clock", "icount", "--", "true"], 1, ["-icount shift=0,sleep=off"]),
+    (["run", "--clock", "icount", "--cpus", "2", "--", "true"], 2,
+     ["-icount shift=0,sleep=off"]),
+])
+def test_run_clock(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, argv: list[str],
+                   cpus: int, qemu_opts: list[str] | None) -> None:
+    """`harness run --clock icount` boots the guest as `harness bench` does:
+    QEMU's instruction counting and, unless --cpus says otherwise, one vCPU."""
+    import harness.cli as cli
+    import harness.vm as vm
+
+    seen: dict[str, object] = {}
+
+    def fake_run(layout: Layout, command: str, **kw: object) -> GuestRun:
+        seen.update(kw, command=command)
+        return GuestRun(name="run", run_dir=tmp_path, console_log=tmp_path / "console.log",
+                        status=0, timed_out=False, duration=1.0, splats=[])
+
+    monkeypatch.setattr(cli, "Layout", lambda: Layout(repo=tmp_path))
+    monkeypatch.setattr(cli, "_require_fresh_build", lambda layout: None)
+    monkeypatch.setattr(vm, "run_in_guest", fake_run)
+    assert cli.main(argv) == 0
+    assert seen["command"] == "true"
+    assert seen["cpus"] == cpus and seen["qemu_opts"] == qemu_opts

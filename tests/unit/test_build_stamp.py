@@ -15,6 +15,7 @@ from harness.layout import Layout
 @pytest.mark.parametrize("path, expected", [
     ("kernel-patches/0001-x.patch", True),
     ("kernel-patches/series", True),
+    ("kernel-patches/cover-letter", False),
     ("block/ufq-iosched.c", True),
     ("selftests/ufq/ufq_test.bpf.c", True),
     ("selftests/ufq/config", True),
@@ -75,6 +76,22 @@ def test_runtime_scripts_do_not_make_it_stale(tmp_path: Path) -> None:
     layout = _checkout(tmp_path)
     write_stamp(layout, source_fingerprints(tmp_path))
     (tmp_path / "selftests/ufq/run.sh").write_text("echo changed\n")
+    check_fresh(layout)
+
+
+def test_cover_letter_does_not_make_it_stale(tmp_path: Path) -> None:
+    """The cover letter is the series' text, not a build input; a stamp of
+    an older harness that listed it does not make the build stale either."""
+    layout = _checkout(tmp_path)
+    (tmp_path / "kernel-patches").mkdir()
+    (tmp_path / "kernel-patches/series").write_text("0001-x.patch\n")
+    cover = tmp_path / "kernel-patches/cover-letter"
+    cover.write_text("Subject: x\n")
+    prints = source_fingerprints(tmp_path)
+    assert "kernel-patches/cover-letter" not in prints
+    write_stamp(layout, {**prints, "kernel-patches/cover-letter": "1:1"})
+    cover.write_text("Subject: y\n")
+    os.utime(cover, ns=(2, 2))
     check_fresh(layout)
 
 
