@@ -15,8 +15,10 @@
  * never fault.
  *
  * Each request holds a reference to the struct_ops map of its operation, so
- * that the programs stay until the request is freed: unregistering only
- * empties the ring's slot and never waits for requests.  The slots are
+ * that the programs stay until the request is freed (or, without a
+ * cleanup_fn or buffers to release, until issue_fn returned: fail_fn only
+ * runs instead of issue): unregistering only empties the ring's slot and
+ * never waits for requests.  The slots are
  * written with both io_bpf_ext_lock and the ring's ->uring_lock held and
  * read at prep under ->uring_lock; ->priv of the ops is written under
  * io_bpf_ext_lock.  The loop ops (io_uring/bpf-ops.c) are independent: a
@@ -367,12 +369,23 @@ int io_uring_bpf_prep(struct io_kiocb *req, const struct io_uring_sqe *sqe)
 int io_uring_bpf_issue(struct io_kiocb *req, unsigned int issue_flags)
 {
 	struct uring_bpf_data *data = io_kiocb_to_cmd(req, struct uring_bpf_data);
+	const struct uring_bpf_ops *ops = data->ops;
 	int ret;
 
 	data->issue_flags = issue_flags;
-	ret = data->ops->issue_fn(data);
+	ret = ops->issue_fn(data);
 	if (data->flags & IO_BPF_F_RES_SET)
 		ret = data->res;
+	/*
+	 * Issue runs once and fail never after it: without cleanup_fn and
+	 * buffers nothing of the request needs the ops any more, and it is
+	 * freed the fast way, without REQ_F_NEED_CLEANUP.
+	 */
+	if (!ops->cleanup_fn && !(req->flags & REQ_F_ASYNC_DATA)) {
+		data->ops = NULL;
+		req->flags &= ~REQ_F_NEED_CLEANUP;
+		bpf_struct_ops_put(ops);
+	}
 	ret = io_bpf_sanitize(ret);
 	if (ret < 0)
 		req_set_fail(req);

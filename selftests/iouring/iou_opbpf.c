@@ -1308,6 +1308,99 @@ static int t_unregister_in_flight(void)
 	return unregister_behind_read(false);
 }
 
+/* the id of @map's kernel map, 0 if it has none */
+static __u32 map_id(const struct bpf_map *map)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_map_get_info_by_fd(bpf_map__fd(map), &info, &len))
+		return 0;
+	return info.id;
+}
+
+/* whether the kernel has map @id; if not, errno says why */
+static bool map_exists(__u32 id)
+{
+	int fd = bpf_map_get_fd_by_id(id);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* map @id is gone within 2 s (the id goes with the last reference) */
+static bool map_goes(__u32 id)
+{
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (!map_exists(id))
+			return errno == ENOENT;
+		usleep(10 * 1000);
+	}
+	errno = EEXIST;
+	return false;
+}
+
+/*
+ * op2 has issue_fn only: a request of it without buffers drops its
+ * reference on the map when issue_fn returns and is freed without a
+ * cleanup step.  The map stays while its link does, and goes with the
+ * last reference, also when that is a request's, waiting behind a READ on
+ * an empty pipe after the link and the object went: no reference kept,
+ * none dropped twice.
+ */
+static int t_issue_only_reference(void)
+{
+	struct io_uring_cqe cqe[2];
+	struct io_uring_sqe *sqe;
+	unsigned char in[16], msg[16];
+	struct bpf_link *l2;
+	struct opbpf *skel;
+	struct iou_ring r;
+	int fds[2], i;
+	__u32 id;
+
+	CHECK(!pipe(fds), "pipe");
+	CHECK(!iou_setup_flags(16, 0, OPB_RING_FLAGS, &r), "setup");
+	skel = opbpf_load(r.fd);
+	CHECK(skel, "load");
+	l2 = attach(skel->maps.op2);
+	CHECK(l2, "attach");
+	id = map_id(skel->maps.op2);
+	CHECK(id, "no id for op2's map");
+	for (i = 0; i < 64; i++)
+		RUN_EXPECT(&r, 2, OPB_FLAGS(OPB_RET_ARG, i), NULL, 0, i);
+	CHECK(map_exists(id), "op2's map went while its link holds it: %d", -errno);
+
+	sqe = sqe_or_die(&r);
+	sqe->opcode = IORING_OP_READ;
+	sqe->fd = fds[0];
+	sqe->addr = (uintptr_t)in;
+	sqe->len = sizeof(in);
+	sqe->off = -1;
+	sqe->flags = IOSQE_IO_LINK;
+	sqe->user_data = 1;
+	prep_bpf(sqe_or_die(&r), 2, OPB_FLAGS(OPB_RET_ARG, 9), NULL, 0, 2);
+	CHECK(iou_submit(&r, 0) == 2, "submit");
+	bpf_link__destroy(l2);
+	opbpf__destroy(skel);
+	usleep(50 * 1000);
+	CHECK(map_exists(id), "op2's map went while a request of it waits: %d", -errno);
+	fill(msg, sizeof(msg), 5);
+	CHECK(write(fds[1], msg, sizeof(msg)) == sizeof(msg), "write");
+	CHECK(!submit_wait(&r, 2, cqe), "wait");
+	CHECK(cqe[0].user_data == 1 && cqe[0].res == 16, "READ: %d", cqe[0].res);
+	CHECK(cqe[1].user_data == 2 && cqe[1].res == 9, "BPF: %d", cqe[1].res);
+	CHECK(map_goes(id), "op2's map is still there after its last request: %d", -errno);
+	iou_exit(&r);
+	close(fds[0]);
+	close(fds[1]);
+	return KSFT_PASS;
+}
+
 static int t_ring_closed_with_ops(void)
 {
 	unsigned char in[16] = {}, out[16] = {};
@@ -1501,6 +1594,7 @@ static const struct test_case cases[] = {
 	{ "opbpf_attach_while_loop_waits", t_attach_while_loop_waits },
 	{ "opbpf_link_destroyed_behind_read", t_link_destroyed_behind_read },
 	{ "opbpf_unregister_in_flight", t_unregister_in_flight },
+	{ "opbpf_issue_only_reference", t_issue_only_reference },
 	{ "opbpf_ring_closed_with_ops", t_ring_closed_with_ops },
 	{ "opbpf_task_killed", t_task_killed },
 	{ "opbpf_unregister_buffers_in_flight", t_unregister_buffers_in_flight },
