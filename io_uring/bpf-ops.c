@@ -120,7 +120,6 @@ static int bpf_io_buf_rw(struct io_ring_ctx *ctx, u32 index, u64 off,
 			 void *mem, u32 len, bool to_buf)
 {
 	struct io_bpf_buf buf = {};
-	size_t done = 0;
 	int ret;
 
 	lockdep_assert_held(&ctx->uring_lock);
@@ -128,24 +127,8 @@ static int bpf_io_buf_rw(struct io_ring_ctx *ctx, u32 index, u64 off,
 	ret = io_bpf_buf_fixed(ctx, &buf, index, off, len);
 	if (ret)
 		return ret;
-	while (done < len) {
-		unsigned int poff;
-		struct page *page;
-		size_t avail, n;
-		void *addr;
-
-		page = io_bpf_buf_page(&buf, done, &poff, &avail);
-		if (WARN_ON_ONCE(!page))
-			return -EFAULT;
-		n = min_t(size_t, len - done, avail);
-		addr = kmap_local_page(page);
-		if (to_buf)
-			memcpy(addr + poff, mem + done, n);
-		else
-			memcpy(mem + done, addr + poff, n);
-		kunmap_local(addr);
-		done += n;
-	}
+	if (io_bpf_buf_copy_mem(&buf, 0, mem, len, to_buf) != len)
+		return -EFAULT;
 	return 0;
 }
 

@@ -120,6 +120,46 @@ struct page *io_bpf_buf_page(const struct io_bpf_buf *buf, size_t off,
 	return NULL;
 }
 
+/*
+ * Copy @len bytes between [@off, @off + @len) of @buf and either the same
+ * range at @ooff of @other or, without @other, the kernel memory @mem:
+ * into @buf if @to_buf.  The ranges lie within their buffers and may
+ * overlap.  Return: the bytes copied, short only if the bvecs are shorter
+ * than the buffers say (a bug, warned about).
+ */
+static size_t io_bpf_buf_xfer(struct io_bpf_buf *buf, size_t off,
+			      const struct io_bpf_buf *other, size_t ooff,
+			      u8 *mem, size_t len, bool to_buf)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		size_t avail, oavail = len - done, n;
+		unsigned int poff, opoff = 0;
+		struct page *page, *opage = NULL;
+		u8 *addr, *oaddr;
+
+		page = io_bpf_buf_page(buf, off + done, &poff, &avail);
+		if (other)
+			opage = io_bpf_buf_page(other, ooff + done, &opoff,
+						&oavail);
+		if (WARN_ON_ONCE(!page || (other && !opage)))
+			break;
+		n = min3(len - done, avail, oavail);
+		addr = kmap_local_page(page);
+		oaddr = other ? (u8 *)kmap_local_page(opage) + opoff : mem + done;
+		if (to_buf)
+			memmove(addr + poff, oaddr, n);
+		else
+			memmove(oaddr, addr + poff, n);
+		if (other)
+			kunmap_local(oaddr);
+		kunmap_local(addr);
+		done += n;
+	}
+	return done;
+}
+
 /**
  * io_bpf_buf_copy - copy bytes between two buffers
  * @dst: the buffer to copy to
@@ -136,29 +176,27 @@ struct page *io_bpf_buf_page(const struct io_bpf_buf *buf, size_t off,
 size_t io_bpf_buf_copy(struct io_bpf_buf *dst, size_t doff,
 		       const struct io_bpf_buf *src, size_t soff, size_t len)
 {
-	size_t done = 0;
-
 	if (len)
 		dst->dirty = true;
-	while (done < len) {
-		unsigned int dpoff, spoff;
-		size_t davail, savail, n;
-		struct page *dp, *sp;
-		void *d, *s;
+	return io_bpf_buf_xfer(dst, doff, src, soff, NULL, len, true);
+}
 
-		dp = io_bpf_buf_page(dst, doff + done, &dpoff, &davail);
-		sp = io_bpf_buf_page(src, soff + done, &spoff, &savail);
-		if (WARN_ON_ONCE(!dp || !sp))
-			break;
-		n = min3(len - done, davail, savail);
-		d = kmap_local_page(dp);
-		s = kmap_local_page(sp);
-		memmove(d + dpoff, s + spoff, n);
-		kunmap_local(s);
-		kunmap_local(d);
-		done += n;
-	}
-	return done;
+/**
+ * io_bpf_buf_copy_mem - copy bytes between a buffer and kernel memory
+ * @buf: the buffer
+ * @off: where in @buf; [@off, @off + @len) is within it
+ * @mem: @len bytes of kernel memory (a BPF program's)
+ * @len: how many bytes
+ * @to_buf: copy @mem into @buf, else @buf into @mem
+ *
+ * Return: as io_bpf_buf_copy().
+ */
+size_t io_bpf_buf_copy_mem(struct io_bpf_buf *buf, size_t off, void *mem,
+			   size_t len, bool to_buf)
+{
+	if (to_buf && len)
+		buf->dirty = true;
+	return io_bpf_buf_xfer(buf, off, NULL, 0, mem, len, to_buf);
 }
 
 /**

@@ -38,6 +38,8 @@ struct page *io_bpf_buf_page(const struct io_bpf_buf *buf, size_t off,
 			     unsigned int *poff, size_t *avail);
 size_t io_bpf_buf_copy(struct io_bpf_buf *dst, size_t doff,
 		       const struct io_bpf_buf *src, size_t soff, size_t len);
+size_t io_bpf_buf_copy_mem(struct io_bpf_buf *buf, size_t off, void *mem,
+			   size_t len, bool to_buf);
 u8 *io_bpf_buf_slice(struct io_bpf_buf *buf, size_t off, size_t size);
 
 #endif
