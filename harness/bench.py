@@ -56,6 +56,8 @@ from harness.vm import GuestRun, kvm_usable, make_disk, run_in_guest
 CLOCKS = ("icount", "wall")
 # one instruction per ns of guest time; idle time is skipped, not waited for
 ICOUNT_QEMU_OPTS = ["-icount shift=0,sleep=off"]
+NAN = float("nan")
+USER_HZ = 100  # /proc/stat's unit
 
 
 def clock_qemu_opts(clock: str) -> list[str] | None:
@@ -63,8 +65,6 @@ def clock_qemu_opts(clock: str) -> list[str] | None:
     if clock not in CLOCKS:
         raise ValueError(f"unknown clock {clock!r}; known: {CLOCKS}")
     return list(ICOUNT_QEMU_OPTS) if clock == "icount" else None
-NAN = float("nan")
-USER_HZ = 100  # /proc/stat's unit
 
 
 def _median(values: Sequence[float]) -> float:

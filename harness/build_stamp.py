@@ -9,8 +9,8 @@ binaries against new test scripts (a stale run reports "unknown mode" from
 a BPF program that predates its test).
 
 Files run from the checkout as they are (shell, Python and awk scripts,
-settings, documentation) and the series' cover letter are not inputs of the build and do not make it
-stale.
+settings, documentation) and the series' cover letter are not inputs of
+the build and do not make it stale.
 """
 
 from __future__ import annotations
