@@ -264,16 +264,23 @@ static bool ufq_id_reclaimed(struct ufq_data *ufd, u64 id)
 		(s32)(ufd->reclaim_seq - seq) >= 0;
 }
 
-static void ufq_insert_fifo(struct ufq_data *ufd, struct request *rq,
-			    blk_insert_t flags, enum ufq_rq_state state,
-			    u32 gen)
+/* Queue @rq on the kernel FIFO: at its head for BLK_MQ_INSERT_AT_HEAD. */
+static void ufq_fifo_add(struct ufq_data *ufd, struct request *rq,
+			 blk_insert_t flags)
 {
-	ufq_rq_set_state_gen(rq, state, 0, gen);
 	if (flags & BLK_MQ_INSERT_AT_HEAD)
 		list_add(&rq->queuelist, &ufd->fifo);
 	else
 		list_add_tail(&rq->queuelist, &ufd->fifo);
 	ufd->nr_fifo++;
+}
+
+static void ufq_insert_fifo(struct ufq_data *ufd, struct request *rq,
+			    blk_insert_t flags, enum ufq_rq_state state,
+			    u32 gen)
+{
+	ufq_rq_set_state_gen(rq, state, 0, gen);
+	ufq_fifo_add(ufd, rq, flags);
 }
 
 /* Let BPF merge @rq into one of its requests; true if @rq is gone. */
@@ -311,11 +318,7 @@ static void ufq_insert_request(struct ufq_data *ufd, struct request *rq,
 		 * the kernel FIFO, not merged, not given to BPF again.
 		 */
 		trace_block_rq_insert(rq);
-		if (flags & BLK_MQ_INSERT_AT_HEAD)
-			list_add(&rq->queuelist, &ufd->fifo);
-		else
-			list_add_tail(&rq->queuelist, &ufd->fifo);
-		ufd->nr_fifo++;
+		ufq_fifo_add(ufd, rq, flags);
 		return;
 	}
 
