@@ -18,11 +18,10 @@
  * that the programs stay until the request is freed (or, without a
  * cleanup_fn or buffers to release, until issue_fn returned: fail_fn only
  * runs instead of issue): unregistering only empties the ring's slot and
- * never waits for requests.  The slots are
- * written with both io_bpf_ext_lock and the ring's ->uring_lock held and
- * read at prep under ->uring_lock; ->priv of the ops is written under
- * io_bpf_ext_lock.  The loop ops (io_uring/bpf-ops.c) are independent: a
- * ring may have both.
+ * never waits for requests.  The slots are written with both
+ * io_bpf_ext_lock and the ring's ->uring_lock held and read at prep under
+ * ->uring_lock; ->priv of the ops is written under io_bpf_ext_lock.  The
+ * loop ops (io_uring/bpf-ops.c) are independent: a ring may have both.
  */
 #include <linux/kernel.h>
 #include <linux/errno.h>
