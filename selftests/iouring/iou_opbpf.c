@@ -24,6 +24,7 @@
 
 #include "iou.h"
 #include "iou_testlib.h"
+#include "iou_bpf_info.h"
 #include "strict.h"
 #include "iou_common.h"
 #include "iou_nops.h"
@@ -1311,12 +1312,9 @@ static int t_unregister_in_flight(void)
 /* the id of @map's kernel map, 0 if it has none */
 static __u32 map_id(const struct bpf_map *map)
 {
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
+	struct bpf_map_info info;
 
-	if (bpf_map_get_info_by_fd(bpf_map__fd(map), &info, &len))
-		return 0;
-	return info.id;
+	return map_info(map, &info) ? 0 : info.id;
 }
 
 /* whether the kernel has map @id; if not, errno says why */

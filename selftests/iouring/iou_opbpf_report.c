@@ -28,6 +28,7 @@
 #include <bpf/libbpf.h>
 
 #include "iou.h"
+#include "iou_bpf_info.h"
 #include "iou_common.h"
 #include "iou_nops.h"
 #include "iou_opbpf.h"
@@ -71,14 +72,6 @@ static void bpf_sqe(struct iou_ring *r, unsigned int slot, uint64_t user_data,
 	io_uring_prep_bpf(sqe, slot, OPB_FLAGS(OPB_RET_ARG, 7), NULL, 0);
 	sqe->user_data = user_data;
 	sqe->flags = flags;
-}
-
-static int map_info(struct bpf_map *map, struct bpf_map_info *info)
-{
-	__u32 len = sizeof(*info);
-
-	memset(info, 0, sizeof(*info));
-	return bpf_map_get_info_by_fd(bpf_map__fd(map), info, &len) ? -errno : 0;
 }
 
 int main(int argc, char **argv)

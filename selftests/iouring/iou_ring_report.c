@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "iou.h"
+#include "iou_bpf_info.h"
 #include "iou_common.h"
 #include "iou_nops.h"
 
@@ -164,14 +165,14 @@ static int overflow_ring_setup(struct ring *ring, unsigned int *pending)
 int main(int argc, char **argv)
 {
 	struct ring bpf_ring = { .r.fd = -1 }, ovf_ring = { .r.fd = -1 };
-	struct bpf_map_info info = {};
-	__u32 info_len = sizeof(info);
+	struct bpf_map_info info;
 	struct bpf_link *link = NULL;
 	struct nops *skel = NULL;
 	unsigned int pending = 0;
 	char tmp[4096];
 	FILE *f;
 	int ret = 1;
+	int err;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s REPORT\n", argv[0]);
@@ -183,9 +184,9 @@ int main(int argc, char **argv)
 	if (bpf_ring_setup(&bpf_ring, &skel, &link) ||
 	    overflow_ring_setup(&ovf_ring, &pending))
 		goto out;
-	if (bpf_map_get_info_by_fd(bpf_map__fd(skel->maps.queued_ops), &info,
-				   &info_len)) {
-		fail("map info of queued_ops", errno);
+	err = map_info(skel->maps.queued_ops, &info);
+	if (err) {
+		fail("map info of queued_ops", -err);
 		goto out;
 	}
 
