@@ -16,10 +16,8 @@
 
 DIR=$(dirname "$(readlink -f "$0")")
 OUTPUT=${OUTPUT:-$DIR}
-. "$KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
-. "$DIR/../lib/blk.sh"
-. "$DIR/../lib/ufq.sh"
-. "$DIR/../lib/strict.sh"
+. "$DIR/common.sh"
+. "$DIR/multiqueue.sh"
 
 UFQ_TEST=$OUTPUT/ufq_test
 # selftests/ublk's server, for requeues (--reissue)
@@ -49,23 +47,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-msg() { ktap_print_msg "$@"; }
-
-# start_loader MODE [EJECT_AFTER]: attach in the background until stopped
-start_loader() {
-	ufq_start_loader loader '^attached' "$UFQ_TEST" "$1" 0 ${2:-}
-}
-
 # sub_test NAME: run "ufq_test NAME" into $WORK/NAME.out and .err, its
 # exit status in ST, and print both
 sub_test() {
 	"$UFQ_TEST" "$1" > "$WORK/$1.out" 2> "$WORK/$1.err"
 	ST=$?
 	msg "$1: status $ST: $(cat "$WORK/$1.out" "$WORK/$1.err" | tr '\n' ' ' | cut -c1-400)"
-}
-
-counter() {	# counter NAME: from the last loader's output
-	awk -v k="$1" '$1 == k { print $2 }' "$WORK/loader.out"
 }
 
 # ublk_field LINE KEY: VALUE of " KEY=VALUE" in a line of `ublk list`
@@ -747,71 +734,13 @@ fi
 nullb_destroy ufqkeep0 2>/dev/null
 ktap_result $rc "ids kept after completion hold nothing: one-tag device does I/O and goes away within seconds"
 
-# 26. several hardware queues (null_blk submit_queues = the guest's CPUs,
-# up to 4, no poll queues), and changes of their number and of
-# nr_requests while the FIFO scheduler is attached and verifying fio runs
-# (two jobs, one run after the other until the changes are done): the
-# hardware queues go N -> 1 -> N (blk_mq_update_nr_hw_queues switches the
-# elevator off and back: exit_sched, init_sched) and nr_requests
-# 64 -> 16 -> 64, five times.  fio verifies, the scheduler serves the
-# queue afterwards (a write read back through BPF), and the statistics
-# are exact.
-rc=0
+# 26. several hardware queues and changes of their number and of
+# nr_requests under I/O (multiqueue.sh): as many queues as the guest has
+# CPUs, up to 4.  A guest of 4 CPUs runs the same test with 4 queues on its
+# own (tests/vm/test_ufq_multiqueue.py), since this guest has 2.
 nq=$(nproc)
 [ $nq -le 4 ] || nq=4
-mqs() { ls -d /sys/block/ufqmq0/mq/[0-9]* 2>/dev/null | wc -l; }
-if [ $nq -lt 2 ]; then
-	msg "the guest has $nq CPU: several hardware queues need 2"
-	rc=1
-elif nullb_create ufqmq0 64 submit_queues=$nq poll_queues=0 &&
-     ufq_set_sched ufqmq0 ufq && start_loader fifo; then
-	[ "$(mqs)" -eq $nq ] || { msg "ufqmq0 has $(mqs) hardware queues, not $nq"; rc=1; }
-	rm -f $WORK/mq.stop
-	(
-		n=0
-		while [ ! -e $WORK/mq.stop ]; do
-			n=$((n + 1))
-			UFQ_VERIFY_SIZE=16M ufq_fio_verify ufqmq0 mq$n \
-				--numjobs=2 --offset_increment=16M || exit 1
-		done
-		msg "fio verified $n runs"
-	) &
-	fpid=$!
-	changes=0
-	while [ $changes -lt 5 ] && kill -0 $fpid 2>/dev/null; do
-		echo 1 > $CFS/ufqmq0/submit_queues || rc=1
-		[ "$(mqs)" -eq 1 ] || { msg "$(mqs) hardware queues after 1"; rc=1; }
-		echo 16 > /sys/block/ufqmq0/queue/nr_requests || rc=1
-		echo $nq > $CFS/ufqmq0/submit_queues || rc=1
-		[ "$(mqs)" -eq $nq ] || { msg "$(mqs) hardware queues after $nq"; rc=1; }
-		echo 64 > /sys/block/ufqmq0/queue/nr_requests || rc=1
-		changes=$((changes + 1))
-		sleep 0.2
-	done
-	touch $WORK/mq.stop
-	wait $fpid || rc=1
-	msg "ufqmq0: $changes rounds of changes under fio"
-	[ $changes -eq 5 ] || { msg "fio failed before 5 rounds"; rc=1; }
-	[ "$(current_scheduler ufqmq0)" = ufq ] || rc=1
-	head -c $((64 * 1024 * 16)) /dev/urandom > $WORK/mq.dat
-	dd if=$WORK/mq.dat of=/dev/ufqmq0 bs=64k oflag=direct status=none || rc=1
-	dd if=/dev/ufqmq0 of=$WORK/mq.rd bs=64k count=16 iflag=direct \
-		status=none || rc=1
-	cmp $WORK/mq.dat $WORK/mq.rd || rc=1
-	[ "$(ufq_stat ufqmq0 bpf_dispatched)" -gt 0 ] || rc=1
-	ufq_stats_consistent ufqmq0 exact || rc=1
-	ufq_stop_loader || rc=1
-	msg "loader: $(tr '\n' ' ' < $WORK/loader.out)"
-	# init_sched at attach and at each switch back, exit_sched at each
-	# switch off and at detach
-	[ "$(counter init_sched)" = "$(counter exit_sched)" ] || rc=1
-	[ "$(counter init_sched)" -ge $((changes * 2)) ] || rc=1
-else
-	rc=1
-	ufq_stop_loader
-fi
-nullb_destroy ufqmq0 2>/dev/null
-ktap_result $rc "$nq hardware queues, nr_hw_queues and nr_requests changed under I/O with a BPF scheduler"
+ufq_multiqueue_test $nq
 
 # 27. requeues, which were counted twice, never told to BPF and never
 # reached finish_req, of requests the driver had started, and BPF's
