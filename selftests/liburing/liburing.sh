@@ -26,9 +26,12 @@
 # once.  A test listed in base-failures (it does not pass on the unpatched
 # base kernel, measured with liburing.sh in a guest of `harness build
 # --profile unpatched`) that does not pass is an expected failure, "not ok
-# N NAME # XFAIL base: REASON"; every other failure and every skip fails
-# (skips only under HARNESS_STRICT=1, through the harness's strict
-# verdict).  The last result checks that every name of base-failures is
+# N NAME # XFAIL base: REASON"; a listed test that only ends by its SIGINT
+# on the base has its own limit there ("limit=SECS", scaled like
+# LIBURING_TIMEOUT): after that it has shown the base's failure, and the
+# area's timeout would only add minutes.  Every other failure and every
+# skip fails (skips only under HARNESS_STRICT=1, through the harness's
+# strict verdict).  The last result checks that every name of base-failures is
 # one of the tests.
 #
 # Environment: OUTPUT (the area's build directory, holding src/test/*.t
@@ -59,17 +62,24 @@ WORK=${LIBURING_WORK:-/run/liburing-work}
 read -r -a TESTS <<< "${LIBURING_TESTS:-$(tr '\n' ' ' < "$OUTPUT/tests")}"
 [ -f "$BASE_LIST" ] || fail_area "no base list $BASE_LIST"
 
-# base-failures: "NAME.t REASON..." lines, # comments
-declare -A BASE
+# base-failures: "NAME.t [limit=SECS] REASON..." lines, # comments
+declare -A BASE LIMIT
 while read -r name reason; do
 	case $name in ''|'#'*) continue ;; esac
+	if [[ $reason =~ ^limit=([0-9]+)\ (.*) ]]; then
+		LIMIT[$name]=$(awk -v s="$SCALE" -v l="${BASH_REMATCH[1]}" \
+			'BEGIN { l = int(l * s + 0.5); print (l < 1 ? 1 : l) }')
+		reason=${BASH_REMATCH[2]}
+	fi
 	BASE[$name]=$reason
 done < "$BASE_LIST"
 
-# run_one NAME: the test in the lane's cwd; sets RC, OUT, SECS
+# run_one NAME: the test in the lane's cwd, for its time limit (T_LIMIT:
+# its base-failures limit or TIMEOUT); sets RC, OUT, SECS
 run_one() {
 	local start=$EPOCHSECONDS left=()
-	OUT=$(cd "$CWD" && timeout --preserve-status -s INT -k "$KILL_AFTER" "$TIMEOUT" \
+	T_LIMIT=${LIMIT[$1]:-$TIMEOUT}
+	OUT=$(cd "$CWD" && timeout --preserve-status -s INT -k "$KILL_AFTER" "$T_LIMIT" \
 		"$TESTDIR/$1" 2>&1)
 	RC=$?
 	SECS=$((EPOCHSECONDS - start))
@@ -78,9 +88,11 @@ run_one() {
 }
 
 why() {
+	local own=
+	[ "$T_LIMIT" = "$TIMEOUT" ] || own=" (its limit in base-failures)"
 	case $1 in
-	130) echo "timed out: ended by its SIGINT at ${TIMEOUT}s" ;;
-	137) echo "timed out: killed ${KILL_AFTER}s after its SIGINT at ${TIMEOUT}s" ;;
+	130) echo "timed out: ended by its SIGINT at ${T_LIMIT}s$own" ;;
+	137) echo "timed out: killed ${KILL_AFTER}s after its SIGINT at ${T_LIMIT}s$own" ;;
 	77) echo "skipped (exit 77)" ;;
 	*) echo "exit status $1" ;;
 	esac
@@ -112,8 +124,8 @@ test_result() {
 	fi
 	echo "# time $t ${SECS}s$retried (lane $LANE)"
 	if [ "$RC" -eq 0 ]; then
-		[ "$SECS" -ge "$TIMEOUT" ] &&
-			echo "# $t: ran until its SIGINT at ${TIMEOUT}s, then exited 0"
+		[ "$SECS" -ge "$T_LIMIT" ] &&
+			echo "# $t: ran until its SIGINT at ${T_LIMIT}s, then exited 0"
 		[ "$first" -ne 0 ] && echo "# $t: failed once ($(why "$first")), passed on the retry"
 		[ -n "$listed" ] && echo "# $t passes, but base-failures lists it: ${BASE[$t]}"
 		echo "ok $n $t"

@@ -8,6 +8,7 @@ import os
 import re
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -145,6 +146,11 @@ def test_base_list_entries_have_a_reason() -> None:
             continue
         name, _, reason = line.partition(" ")
         assert name.endswith(".t"), line
+        if reason.startswith("limit="):
+            limit, _, reason = reason.partition(" ")
+            # a time limit is for a test that runs until its SIGINT on the base
+            assert 30 <= int(limit.removeprefix("limit=")) < 90, line
+            assert "SIGINT" in reason, line
         assert reason.strip(), f"{name}: no reason given"
 
 
@@ -302,3 +308,19 @@ def test_a_listed_failure_runs_once(tmp_path: Path) -> None:
     assert "not ok 2 listed.t # XFAIL base: fails on the base too" in text, text
     assert "running it again" not in text, text
     assert (tmp_path / "work/runs").read_text() == "run\n"
+
+
+def test_a_listed_test_runs_for_its_own_limit(tmp_path: Path) -> None:
+    # A test that only ends by its SIGINT on the base is run for the limit
+    # its base-failures line gives (scaled), not for the area's timeout;
+    # its XFAIL reason is the line's reason without the limit.
+    out, base = _area(tmp_path, {"endless.t": "sleep 60\n", "pass.t": "exit 0\n",
+                                 "exec-target.t": "exit 0\n"},
+                      "endless.t limit=2 ended by its SIGINT on the base\n")
+    start = time.monotonic()
+    rc, text = _run(tmp_path, out, base, LIBURING_TIMEOUT="", HARNESS_TIMEOUT_SCALE="0.5")
+    assert rc == 0, text
+    assert time.monotonic() - start < 30, text  # the area's timeout would be 45 s
+    assert "not ok 1 endless.t # XFAIL base: ended by its SIGINT on the base" in text, text
+    assert "endless.t: timed out: ended by its SIGINT at 1s (its limit in base-failures)" in text
+    assert "ok 3 pass.t" in text  # after exec-target.t

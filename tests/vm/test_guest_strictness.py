@@ -77,7 +77,7 @@ def test_warn_only_in_dmesg_fails_a_command_that_exits_0(built: Layout) -> None:
 
 def test_silent_guest_is_killed_as_hung(built: Layout) -> None:
     run = run_in_guest(built, "echo going-quiet; sleep 100000", name="silent", timeout=900,
-                       silence=60)
+                       silence=20)
     assert not run.ok
     assert run.silent_for is not None and run.duration < 600, run.report()
     assert "printed nothing for" in run.report()
@@ -85,7 +85,7 @@ def test_silent_guest_is_killed_as_hung(built: Layout) -> None:
 
 
 def test_hang_fails_with_timeout_report(built: Layout) -> None:
-    run = run_in_guest(built, "echo hanging; sleep 100000", name="hang", timeout=45)
+    run = run_in_guest(built, "echo hanging; sleep 100000", name="hang", timeout=5)
     assert not run.ok
     assert run.timed_out, run.report()
     assert "did not finish within its timeout" in run.report()
