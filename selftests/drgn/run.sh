@@ -89,7 +89,10 @@ queued_bpf() {
 		/sys/kernel/debug/block/$UFQ_DEV/sched/stats)" = "$UFQ_NR" ]
 }
 
-start_loader() {	# start_loader MODE: attach selftests/ufq's scheduler
+# start_loader MODE: attach selftests/ufq's scheduler (loader.out emptied
+# first: a stale "attached" of the last loader must not match)
+start_loader() {
+	: > "$WORK/loader.out"
 	"$UFQ_TEST" $1 0 > "$WORK/loader.out" 2> "$WORK/loader.err" &
 	LOADER_PID=$!
 	wait_for 30 grep -q '^attached' "$WORK/loader.out" && return 0

@@ -92,9 +92,13 @@ ufq_fio_verify() {
 # background, stdout in $WORK/TAG.out and stderr in $WORK/TAG.err, until
 # its stdout has a line matching PATTERN (it attached); sets LOADER_PID.
 # Loading and verifying BPF is slow under TCG on a busy host: up to 180 s.
+# The output files are emptied first, so that the last loader's lines
+# cannot match before the background shell has truncated them.
 ufq_start_loader() {
 	local tag=$1 pat=$2 i
 	shift 2
+	: > "$WORK/$tag.out"
+	: > "$WORK/$tag.err"
 	"$@" > "$WORK/$tag.out" 2> "$WORK/$tag.err" &
 	LOADER_PID=$!
 	for i in $(seq 1800); do

@@ -570,10 +570,13 @@ t_ctrl_live() {
 }
 
 # spawn OUT CHECK ARG -- CMD...: CMD in the background (SPAWNED: its pid),
-# its output in OUT; then wait up to 30 s until `CHECK ARG` succeeds
+# its output in OUT; then wait up to 30 s until `CHECK ARG` succeeds.  OUT
+# is emptied before CMD starts: the background shell's own truncation may
+# come after the first CHECK, which would find the last run's output there.
 spawn() {
 	local out=$1 check=$2 arg=$3
 	shift 4
+	: > "$out"
 	"$@" > "$out" 2>&1 &
 	SPAWNED=$!
 	BG_PIDS="$BG_PIDS $SPAWNED"
