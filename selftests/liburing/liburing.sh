@@ -48,7 +48,11 @@ OUTPUT=${OUTPUT:-$(readlink -f "$DIR/../../build/selftests/liburing")}
 . "$DIR/../lib/strict.sh"
 
 SCALE=${HARNESS_TIMEOUT_SCALE:-1}
-TIMEOUT=${LIBURING_TIMEOUT:-$(awk -v s="$SCALE" 'BEGIN { printf "%d", 90 * s + 0.5 }')}
+# scaled SECS: SECS times the host's timeout scale, whole seconds, at least 1
+scaled() {
+	awk -v s="$SCALE" -v l="$1" 'BEGIN { l = int(l * s + 0.5); print (l < 1 ? 1 : l) }'
+}
+TIMEOUT=${LIBURING_TIMEOUT:-$(scaled 90)}
 KILL_AFTER=${LIBURING_KILL_AFTER:-60}
 TESTDIR=$OUTPUT/src/test
 BASE_LIST=${LIBURING_BASE_LIST:-$DIR/base-failures}
@@ -67,8 +71,7 @@ declare -A BASE LIMIT
 while read -r name reason; do
 	case $name in ''|'#'*) continue ;; esac
 	if [[ $reason =~ ^limit=([0-9]+)\ (.*) ]]; then
-		LIMIT[$name]=$(awk -v s="$SCALE" -v l="${BASH_REMATCH[1]}" \
-			'BEGIN { l = int(l * s + 0.5); print (l < 1 ? 1 : l) }')
+		LIMIT[$name]=$(scaled "${BASH_REMATCH[1]}")
 		reason=${BASH_REMATCH[2]}
 	fi
 	BASE[$name]=$reason
