@@ -35,12 +35,16 @@
 
 DIR=$(dirname "$(readlink -f "$0")")
 REPO=$(readlink -f "$DIR/../..")
+KSRC=${KSRC:-$REPO/build/linux}
+# ktap_helpers.sh only for lib/ufq.sh's messages: checks.py prints the
+# area's plan and results
+. "$KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
 . "$DIR/../lib/blk.sh"
 . "$DIR/../lib/strict.sh"
+. "$DIR/../lib/ufq.sh"
 . "$DIR/../lib/wait.sh"
 . "$DIR/../ublk/drgn_setup.sh"
 
-KSRC=${KSRC:-$REPO/build/linux}
 VMLINUX=${VMLINUX:-$REPO/build/obj/vmlinux}
 DRGN=${DRGN:-$REPO/.venv/bin/drgn}
 BUILT=$(dirname "${OUTPUT:-$REPO/build/selftests/drgn}")
@@ -89,16 +93,9 @@ queued_bpf() {
 		/sys/kernel/debug/block/$UFQ_DEV/sched/stats)" = "$UFQ_NR" ]
 }
 
-# start_loader MODE: attach selftests/ufq's scheduler (loader.out emptied
-# first: a stale "attached" of the last loader must not match)
+# start_loader MODE: attach selftests/ufq's scheduler in the background
 start_loader() {
-	: > "$WORK/loader.out"
-	"$UFQ_TEST" $1 0 > "$WORK/loader.out" 2> "$WORK/loader.err" &
-	LOADER_PID=$!
-	wait_for 30 grep -q '^attached' "$WORK/loader.out" && return 0
-	msg "ufq: the $1 scheduler did not attach:"
-	sed 's/^/# /' "$WORK/loader.err" | tail -20
-	return 1
+	ufq_start_loader loader '^attached' "$UFQ_TEST" "$1" 0
 }
 
 # Adds the environment of ufq_checks.py to $WORK/env, or says why it could not.
