@@ -27,6 +27,7 @@ class CommandLines:
     def __init__(self, sinks: list[LineSink]) -> None:
         self.sinks = sinks
         self.started = False
+        self.started_at: float | None = None  # time.monotonic() of the start mark
         self.pending = b""
         self.last_line = ""
 
@@ -37,6 +38,8 @@ class CommandLines:
             line = clean_line(raw.decode(errors="replace"))
             if not self.started:
                 self.started = START_MARK in line
+                if self.started:
+                    self.started_at = time.monotonic()
                 continue
             if kernel_message(line) is not None:
                 continue

@@ -295,8 +295,9 @@ def run_in_guest(layout: Layout, command: str, *, name: str = "run", timeout: fl
                  silence: float | None = SILENCE_SECONDS, strict: bool = True) -> GuestRun:
     """Boot the built kernel, run ``command`` with sh as root, return the run.
 
-    ``timeout`` covers the command; boot time under TCG and
-    HARNESS_TIMEOUT_SCALE are added on top.  ``qemu_opts`` are extra QEMU
+    ``timeout`` covers the command from its start in the guest, times
+    HARNESS_TIMEOUT_SCALE; the boot before it has its own allowance
+    (guest_deadline()).  ``qemu_opts`` are extra QEMU
     arguments (e.g. ``-icount shift=0,sleep=off``).  Each line the command
     prints goes to ``on_output`` (and to stdout with ``echo``); without
     ``echo`` a heartbeat line says every minute that the guest still runs.
@@ -315,9 +316,11 @@ def run_in_guest(layout: Layout, command: str, *, name: str = "run", timeout: fl
                       append=DEFAULT_APPEND + (append or []), interactive=False,
                       qemu_opts=qemu_opts)
     (run_dir / "vng-command").write_text(shlex.join(cmd) + "\n")
-    limit = (timeout + BOOT_SECONDS_TCG) * timeout_scale()
+    scale = timeout_scale()
     silence_limit = silence * timeout_scale() if silence is not None else None
-    say(f"guest '{name}': booting {layout.bzimage.name} (limit {fmt_duration(limit)}"
+    say(f"guest '{name}': booting {layout.bzimage.name} (limit "
+        f"{fmt_duration(timeout * scale)} from the command's start, boot "
+        f"{fmt_duration(BOOT_SECONDS_TCG * scale)}"
         + (f", or {fmt_duration(silence_limit)} without output" if silence_limit else "")
         + f"), console in {console_log}")
     sinks = ([echo_line] if echo else []) + ([on_output] if on_output else [])
@@ -352,9 +355,10 @@ def run_in_guest(layout: Layout, command: str, *, name: str = "run", timeout: fl
                         lines.feed(rest)
                     break
                 quiet = now - last_output
-                if now - start > limit or (silence_limit is not None and quiet > silence_limit):
+                deadline = guest_deadline(start, lines.started_at, timeout, scale)
+                if now > deadline or (silence_limit is not None and quiet > silence_limit):
                     timed_out = True
-                    if now - start <= limit:
+                    if now <= deadline:
                         silent_for = quiet
                     break
                 if heartbeat:
@@ -382,6 +386,19 @@ def run_in_guest(layout: Layout, command: str, *, name: str = "run", timeout: fl
         verdict += f", {len(run.splats)} kernel splat(s)"
     say(f"guest '{name}': {verdict} after {fmt_duration(duration)}")
     return run
+
+
+def guest_deadline(boot_start: float, command_start: float | None, timeout: float,
+                   scale: float) -> float:
+    """When a guest run is killed as timed out (time.monotonic() values).
+
+    The command has ``timeout`` seconds (scaled) from the moment the guest
+    starts its script; until then the boot may take BOOT_SECONDS_TCG
+    (scaled) on top, so that a guest whose script never starts still ends.
+    """
+    if command_start is None:
+        return boot_start + (timeout + BOOT_SECONDS_TCG) * scale
+    return command_start + timeout * scale
 
 
 def read_status(path: Path) -> int | None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
+from harness.guest_output import CommandLines
 from harness.layout import Layout
-from harness.vm import guest_script, guest_splats, vng_command
+from harness.vm import BOOT_SECONDS_TCG, guest_deadline, guest_script, guest_splats, \
+    vng_command
 
 
 def test_guest_command_runs_as_root_with_strict_mode(monkeypatch: pytest.MonkeyPatch,
@@ -48,3 +51,22 @@ def test_splat_on_console_and_in_dmesg_is_reported_once(tmp_path: Path) -> None:
     dmesg.write_text(line)
     splats = guest_splats(line, dmesg)
     assert [(s.kind, s.source) for s in splats] == [("bug", "console")]
+
+
+def test_command_timeout_counts_from_the_script_start() -> None:
+    # Before the guest starts its script the boot allowance is added; after
+    # it the command has its own (scaled) timeout from that moment, however
+    # long the boot took.
+    assert guest_deadline(100.0, None, 5, 2.0) == 100.0 + (5 + BOOT_SECONDS_TCG) * 2.0
+    assert guest_deadline(100.0, 112.0, 5, 2.0) == 122.0
+    assert guest_deadline(100.0, 400.0, 5, 2.0) == 410.0
+
+
+def test_console_lines_note_when_the_script_started() -> None:
+    lines = CommandLines([])
+    lines.feed(b"[    1.0] Linux version 6.12\n")
+    assert lines.started_at is None
+    before = time.monotonic()
+    lines.feed(b"[    2.0] virtme-ng-init: starting script\nhello\n")
+    assert lines.started_at is not None and lines.started_at >= before
+    assert lines.last_line == "hello"
